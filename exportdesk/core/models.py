@@ -1,0 +1,88 @@
+"""The audit log: append-only, hash-chained events written in the same transaction as the change.
+
+Each row stores the hash of the row before it; `verify_audit` recomputes the chain and names the
+first row whose content or link does not match, so an edited or deleted row is detected.
+Actors and subjects are stored as plain ids and labels, not foreign keys, so deleting or
+anonymising a user never rewrites the history that mentions them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, ClassVar
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or delete a row of an append-only table."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError(f"{self.model.__name__} rows cannot be updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{self.model.__name__} rows cannot be deleted")
+
+
+class AppendOnlyModel(models.Model):
+    """A row is written once; corrections are new rows."""
+
+    objects: ClassVar[models.Manager] = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{type(self).__name__} rows cannot be deleted")
+
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(AppendOnlyModel):
+    seq = models.PositiveBigIntegerField(unique=True, help_text="Gapless position in the chain")
+    created_at = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=100, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    subject_id = models.BigIntegerField(
+        null=True, blank=True, db_index=True, help_text="The user the data is about"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+    def compute_hash(self) -> str:
+        payload = {
+            "seq": self.seq,
+            "created_at": self.created_at.isoformat(),
+            "actor_id": self.actor_id,
+            "actor_label": self.actor_label,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "subject_id": self.subject_id,
+            "ip_address": self.ip_address,
+            "details": self.details,
+            "prev_hash": self.prev_hash,
+        }
+        canonical = json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()

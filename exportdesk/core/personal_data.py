@@ -1,0 +1,161 @@
+"""The personal-data inventory: what each model holds about people, and why (DESIGN.md §4).
+
+Each app declares its models in its own `privacy.py`; the privacy app discovers those modules
+and derives the inventory check, access exports, erasure plans and notices from them. This
+module only holds the vocabulary and the registry, so every app may import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+class DataCategory(StrEnum):
+    IDENTITY = "identity"
+    CONTACT = "contact"
+    FINANCIAL = "financial"
+    IDENTIFICATION_DOCUMENT = "identification_document"
+    TRANSACTION = "transaction"
+    COMMUNICATION = "communication"
+    TECHNICAL = "technical"
+    PREFERENCE = "preference"
+
+
+class LegalBasis(StrEnum):
+    CONTRACT = "contract"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    LEGAL_OBLIGATION = "legal_obligation"
+    CONSENT = "consent"
+
+
+class ErasureAction(StrEnum):
+    DELETE = "delete"  # the value (or the row) goes
+    ANONYMISE = "anonymise"  # replaced by a stable pseudonym or blanked; the row stays
+    HOLD = "hold"  # kept unchanged under a named legal hold, restricted to the legal purpose
+
+
+class Purpose(StrEnum):
+    ACCOUNT = "account"
+    SECURITY = "security"
+    SALES = "sales"
+    PAYMENTS = "payments"
+    SHIPPING = "shipping"
+    LEGAL_COMPLIANCE = "legal_compliance"
+    CUSTOMER_SUPPORT = "customer_support"
+    PREFERENCES = "preferences"
+    CONSENT_PROOF = "consent_proof"
+    ACCOUNTABILITY = "accountability"
+    MARKETING = "marketing"
+    ANALYTICS = "analytics"
+
+
+PURPOSE_LABELS: dict[Purpose, Promise] = {
+    Purpose.ACCOUNT: _("Providing and managing your account"),
+    Purpose.SECURITY: _("Keeping accounts and the site secure, preventing fraud"),
+    Purpose.SALES: _("Answering inquiries, quoting and selling vehicles"),
+    Purpose.PAYMENTS: _("Receiving, confirming and refunding payments"),
+    Purpose.SHIPPING: _("Shipping vehicles and their export documents"),
+    Purpose.LEGAL_COMPLIANCE: _("Meeting legal duties (tax, customs, export control)"),
+    Purpose.CUSTOMER_SUPPORT: _("Answering your questions and requests"),
+    Purpose.PREFERENCES: _("Remembering your choices, such as language"),
+    Purpose.CONSENT_PROOF: _("Proving which choices you made about your data"),
+    Purpose.ACCOUNTABILITY: _("Keeping a tamper-evident record of who did what"),
+    Purpose.MARKETING: _("Sending offers you agreed to receive"),
+    Purpose.ANALYTICS: _("Understanding how the site is used, with your consent"),
+}
+
+
+@dataclass(frozen=True)
+class LegalHold:
+    """A law that requires keeping a record; it beats an erasure request until it ends."""
+
+    name: str
+    statute: str
+    years: int
+    starts: str  # what the period counts from
+
+
+ACCOUNTING_HOLD = LegalHold(
+    "accounting records", "Corporation Tax Act (Japan)", 7, "the end of the fiscal year"
+)
+EXPORT_HOLD = LegalHold("export records", "Customs Act (Japan)", 5, "the export permit")
+PROVISION_RECORD_HOLD = LegalHold(
+    "records of provision to third parties", "APPI Art. 29 (Japan)", 3, "the provision"
+)
+
+
+@dataclass(frozen=True)
+class PersonalField:
+    category: DataCategory
+    purposes: tuple[Purpose, ...]
+    legal_basis: LegalBasis
+    erasure: ErasureAction
+    retention: str
+    recipients: tuple[str, ...] = ()
+    source: str = "the person"
+    hold: LegalHold | None = None
+
+    def __post_init__(self) -> None:
+        if (self.erasure is ErasureAction.HOLD) != (self.hold is not None):
+            raise ValueError("a field is kept under a legal hold exactly when it names that hold")
+        if not self.purposes:
+            raise ValueError("a personal-data field needs at least one purpose")
+
+
+@dataclass(frozen=True)
+class ModelDeclaration:
+    model: type[models.Model]
+    description: str
+    # Path from this model to the user it is about ("" for the user model itself, None when the
+    # model holds no personal data or its subject is not a user of the site).
+    subject: str | None
+    personal: dict[str, PersonalField] = field(default_factory=dict)
+    not_personal: frozenset[str] = frozenset()
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+
+_registry: dict[str, ModelDeclaration] = {}
+
+
+def declare(
+    model: type[models.Model],
+    *,
+    description: str,
+    subject: str | None,
+    personal: dict[str, PersonalField],
+    not_personal: Iterable[str] = (),
+) -> None:
+    """Declare a model that holds personal data, field by field."""
+    overlap = set(personal) & set(not_personal)
+    if overlap:
+        raise ValueError(f"{model._meta.label}: {sorted(overlap)} declared both ways")
+    _registry[model._meta.label] = ModelDeclaration(
+        model=model,
+        description=description,
+        subject=subject,
+        personal=dict(personal),
+        not_personal=frozenset(not_personal),
+    )
+
+
+def declare_no_personal_data(model: type[models.Model], *, description: str) -> None:
+    """Declare a model whose fields are all free of personal data."""
+    _registry[model._meta.label] = ModelDeclaration(
+        model=model,
+        description=description,
+        subject=None,
+        not_personal=frozenset(f.name for f in model._meta.concrete_fields),
+    )
+
+
+def declarations() -> dict[str, ModelDeclaration]:
+    return dict(_registry)

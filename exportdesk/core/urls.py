@@ -1,0 +1,10 @@
+from django.urls import path
+
+from exportdesk.core import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("stock/", views.stock_placeholder, name="stock"),
+]

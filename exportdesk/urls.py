@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("backoffice/admin/", admin.site.urls),
+    path("backoffice/", include("exportdesk.accounts.backoffice_urls")),
+    path("", include("exportdesk.privacy.urls")),
+    path("", include("exportdesk.accounts.urls")),
+    path("", include("exportdesk.core.urls")),
+]
