@@ -175,6 +175,9 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 # --- files ------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 STATICFILES_DIRS = [BASE_DIR / "exportdesk" / "static"]
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
