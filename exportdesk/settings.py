@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it sees every cookie that any later middleware or view sets.
+    "exportdesk.privacy.middleware.cookie_guard",
     "django.middleware.security.SecurityMiddleware",
     "exportdesk.core.middleware.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -67,8 +69,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "exportdesk.privacy.middleware.visitor_and_consent",
-    "exportdesk.privacy.middleware.cookie_guard",
 ]
+# Flash messages live in the session: no extra cookie to declare or consent to.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 ROOT_URLCONF = "exportdesk.urls"
 WSGI_APPLICATION = "exportdesk.wsgi.application"
@@ -265,4 +268,3 @@ LOGGING = {
 
 COUNTRIES_FIRST = ["KE", "TZ", "UG", "JM", "NZ", "CL", "GY", "MN", "KG", "FJ"]
 COUNTRIES_FIRST_BREAK = "────────"
-

@@ -20,6 +20,12 @@ def _isolated_media(settings, tmp_path):
 
 
 @pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Run on-commit work (e-mails) as a real commit would, inside the test transaction."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
 def alice(db) -> User:
     """A customer in Kenya."""
     return customer("alice@example.com", "KE", name="Alice Wanjiru")

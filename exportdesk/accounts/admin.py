@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 
 from exportdesk.accounts.models import CustomerProfile, SecurityEvent, User
 
@@ -29,8 +30,8 @@ class SecurityEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "email_tried", "ip_address"]
     list_filter = ["kind"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

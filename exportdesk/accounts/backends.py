@@ -9,7 +9,7 @@ from exportdesk.accounts.models import User, normalise_email
 class EmailBackend(ModelBackend):
     """Sign in with e-mail; a customer must have verified the address first."""
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from exportdesk.accounts.forms import OTPForm
 from exportdesk.accounts.models import SecurityEvent, User
@@ -30,11 +31,11 @@ from exportdesk.core.http import client_ip
 
 # Desk landing pages that later parts fill; each needs its role's permission.
 DESKS = {
-    "sales": ("accounts.sales_desk", "Sales"),
-    "accounting": ("accounts.accounting_desk", "Accounting"),
-    "logistics": ("accounts.logistics_desk", "Logistics"),
-    "compliance": ("accounts.compliance_desk", "Compliance"),
-    "privacy": ("accounts.privacy_desk", "Privacy"),
+    "sales": ("accounts.sales_desk", gettext_lazy("Sales")),
+    "accounting": ("accounts.accounting_desk", gettext_lazy("Accounting")),
+    "logistics": ("accounts.logistics_desk", gettext_lazy("Logistics")),
+    "compliance": ("accounts.compliance_desk", gettext_lazy("Compliance")),
+    "privacy": ("accounts.privacy_desk", gettext_lazy("Privacy")),
 }
 
 
@@ -52,7 +53,9 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
             if enrolling:
                 device.confirmed_at = timezone.now()
                 device.save(update_fields=["confirmed_at"])
-                security_event_record(kind=SecurityEvent.Kind.OTP_ENROLLED, request=request, user=user)
+                security_event_record(
+                    kind=SecurityEvent.Kind.OTP_ENROLLED, request=request, user=user
+                )
             security_event_record(kind=SecurityEvent.Kind.OTP_VERIFIED, request=request, user=user)
             otp_mark_verified(request)
             target = request.GET.get("next", "")
@@ -60,7 +63,9 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
                 target = reverse("backoffice:home")
             return HttpResponseRedirect(target)
         security_event_record(kind=SecurityEvent.Kind.OTP_FAILED, request=request, user=user)
-        form.add_error("code", _("That code is not valid. Check your device's clock and try again."))
+        form.add_error(
+            "code", _("That code is not valid. Check your device's clock and try again.")
+        )
     context = {"form": form, "enrolling": enrolling}
     if enrolling:
         uri = totp_provisioning_uri(device)
@@ -93,7 +98,11 @@ def desk(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_required("accounts.view_customer_data")
 def customers(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
-    users = User.objects.filter(is_staff=False).select_related("customer_profile").order_by("-date_joined")
+    users = (
+        User.objects.filter(is_staff=False)
+        .select_related("customer_profile")
+        .order_by("-date_joined")
+    )
     if query:
         users = users.filter(Q(email__icontains=query) | Q(name__icontains=query))
     page = Paginator(users, 50).get_page(request.GET.get("page"))
@@ -102,7 +111,9 @@ def customers(request: HttpRequest) -> HttpResponse:
 
 @staff_required("accounts.view_customer_data")
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = get_object_or_404(User.objects.select_related("customer_profile"), pk=pk, is_staff=False)
+    customer = get_object_or_404(
+        User.objects.select_related("customer_profile"), pk=pk, is_staff=False
+    )
     # Staff looking at a customer's personal data is itself recorded (DESIGN.md §4).
     audit_event_record(
         action="customer.viewed",
@@ -114,4 +125,6 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     profile = getattr(customer, "customer_profile", None)
     if customer.is_closed:
         messages.warning(request, _("This account is closed."))
-    return render(request, "backoffice/customer_detail.html", {"customer": customer, "profile": profile})
+    return render(
+        request, "backoffice/customer_detail.html", {"customer": customer, "profile": profile}
+    )

@@ -5,16 +5,17 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
-from django_countries.fields import LazyTypedChoiceField
 from django_countries import countries
 
 from exportdesk.accounts.models import CustomerProfile, User, normalise_email
+from exportdesk.core.forms import NoLabelSuffix
 
 
-class RegistrationForm(forms.Form):
+class RegistrationForm(NoLabelSuffix, forms.Form):
     name = forms.CharField(label=_("Full name"), max_length=150)
     email = forms.EmailField(label=_("E-mail address"), max_length=254)
-    country = LazyTypedChoiceField(label=_("Country of residence"), choices=countries)
+    # A callable, so the country names follow the language of each request.
+    country = forms.ChoiceField(label=_("Country of residence"), choices=lambda: list(countries))
     password = forms.CharField(
         label=_("Password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -25,13 +26,22 @@ class RegistrationForm(forms.Form):
         label=_("Address"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     phone = forms.CharField(
-        label=_("Phone"), max_length=32, required=False, validators=CustomerProfile._meta.get_field("phone").validators
+        label=_("Phone"),
+        max_length=32,
+        required=False,
+        validators=CustomerProfile._meta.get_field("phone").validators,
     )
     whatsapp = forms.CharField(
-        label=_("WhatsApp"), max_length=32, required=False, validators=CustomerProfile._meta.get_field("whatsapp").validators
+        label=_("WhatsApp"),
+        max_length=32,
+        required=False,
+        validators=CustomerProfile._meta.get_field("whatsapp").validators,
     )
     fax = forms.CharField(
-        label=_("Fax"), max_length=32, required=False, validators=CustomerProfile._meta.get_field("fax").validators
+        label=_("Fax"),
+        max_length=32,
+        required=False,
+        validators=CustomerProfile._meta.get_field("fax").validators,
     )
     adult = forms.BooleanField(
         label=_("I am an adult (18 years or older, or of full age where I live)."),
@@ -59,14 +69,14 @@ class RegistrationForm(forms.Form):
         return cleaned
 
 
-class LoginForm(forms.Form):
+class LoginForm(NoLabelSuffix, forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     password = forms.CharField(
         label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(NoLabelSuffix, forms.ModelForm):
     name = forms.CharField(label=_("Full name"), max_length=150)
 
     class Meta:
@@ -75,7 +85,7 @@ class ProfileForm(forms.ModelForm):
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 
-class EmailChangeForm(forms.Form):
+class EmailChangeForm(NoLabelSuffix, forms.Form):
     new_email = forms.EmailField(label=_("New e-mail address"))
     password = forms.CharField(
         label=_("Current password"),
@@ -99,7 +109,7 @@ class EmailChangeForm(forms.Form):
         return email
 
 
-class CloseAccountForm(forms.Form):
+class CloseAccountForm(NoLabelSuffix, forms.Form):
     password = forms.CharField(
         label=_("Current password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -120,7 +130,7 @@ class CloseAccountForm(forms.Form):
         return password
 
 
-class OTPForm(forms.Form):
+class OTPForm(NoLabelSuffix, forms.Form):
     code = forms.CharField(
         label=_("6-digit code from your authenticator app"),
         max_length=8,

@@ -51,7 +51,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         null=True, blank=True, help_text="When the closed account's personal data was erased"
     )
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -12,7 +12,9 @@ _ACCOUNT_RETENTION = "while the account is open; erased 30 days after closure"
 _SECURITY_RETENTION = "90 days (SECURITY_EVENT_RETENTION_DAYS), then deleted"
 
 
-def _account(category: DataCategory, erasure: ErasureAction = ErasureAction.ANONYMISE) -> PersonalField:
+def _account(
+    category: DataCategory, erasure: ErasureAction = ErasureAction.ANONYMISE
+) -> PersonalField:
     return PersonalField(
         category=category,
         purposes=(Purpose.ACCOUNT, Purpose.SALES, Purpose.CUSTOMER_SUPPORT),

@@ -12,16 +12,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "logistics": ["access_backoffice", "view_customer_data", "logistics_desk"],
     "compliance": ["access_backoffice", "view_customer_data", "compliance_desk"],
     "privacy_officer": ["access_backoffice", "view_customer_data", "privacy_desk"],
-    "admin": [
-        "access_backoffice",
-        "view_customer_data",
-        "use_django_admin",
-        "sales_desk",
-        "accounting_desk",
-        "logistics_desk",
-        "compliance_desk",
-        "privacy_desk",
-    ],
+    # The admin role administers users and settings, so it also gets every model permission.
+    "admin": ["*"],
 }
 
 ROLES = tuple(ROLE_PERMISSIONS)
@@ -33,7 +25,12 @@ def roles_ensure() -> dict[str, Group]:
     groups: dict[str, Group] = {}
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        perms = Permission.objects.filter(content_type__app_label="accounts", codename__in=codenames)
+        if codenames == ["*"]:
+            perms = Permission.objects.all()
+        else:
+            perms = Permission.objects.filter(
+                content_type__app_label="accounts", codename__in=codenames
+            )
         group.permissions.set(perms)
         groups[role] = group
     return groups

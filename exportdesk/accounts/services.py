@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -53,7 +53,7 @@ def login_throttled(*, email: str, ip: str | None) -> bool:
     return bool(ip) and failures.filter(ip_address=ip).count() >= settings.LOGIN_THROTTLE_PER_IP
 
 
-def security_events_purge(*, now: timezone.datetime | None = None) -> int:
+def security_events_purge(*, now: datetime | None = None) -> int:
     """Delete security events older than the retention period; safe to run twice."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.SECURITY_EVENT_RETENTION_DAYS)
     deleted, _ = SecurityEvent.objects.filter(created_at__lt=cutoff).delete()
@@ -153,7 +153,9 @@ def email_verify(*, token: str, request: HttpRequest) -> User:
         if user.email_verified_at is None:
             user.email_verified_at = timezone.now()
             user.save(update_fields=["email_verified_at"])
-            security_event_record(kind=SecurityEvent.Kind.EMAIL_VERIFIED, request=request, user=user)
+            security_event_record(
+                kind=SecurityEvent.Kind.EMAIL_VERIFIED, request=request, user=user
+            )
         return user
 
 
@@ -191,13 +193,18 @@ def profile_update(
 def email_change_request(*, user: User, new_email: str, request: HttpRequest) -> None:
     """Send a confirmation link to the new address; nothing changes until it is followed."""
     new_email = normalise_email(new_email)
-    token = signing.dumps({"u": user.pk, "old": user.email, "new": new_email}, salt=_EMAIL_CHANGE_SALT)
+    token = signing.dumps(
+        {"u": user.pk, "old": user.email, "new": new_email}, salt=_EMAIL_CHANGE_SALT
+    )
     if User.objects.filter(email=new_email).exists():
         return  # Same screen either way; the other account's owner learns nothing either.
     mail_send_template(
         to=new_email,
         template="accounts/email/confirm_email_change",
-        context={"user": user, "confirm_url": _absolute(request, "accounts:email_change_confirm", token=token)},
+        context={
+            "user": user,
+            "confirm_url": _absolute(request, "accounts:email_change_confirm", token=token),
+        },
         language=user.language,
     )
 
@@ -239,7 +246,7 @@ def email_change_confirm(*, token: str, request: HttpRequest) -> User:
 # --- closure ---------------------------------------------------------------------------------
 
 
-def account_close(*, user: User, request: HttpRequest) -> timezone.datetime:
+def account_close(*, user: User, request: HttpRequest) -> datetime:
     """Disable sign-in at once and schedule the data for erasure under the retention rules.
 
     Every other session of the user stops working on its next request, because the
@@ -272,7 +279,7 @@ def account_close(*, user: User, request: HttpRequest) -> timezone.datetime:
     return erasure_due
 
 
-def closed_accounts_erase(*, now: timezone.datetime | None = None) -> int:
+def closed_accounts_erase(*, now: datetime | None = None) -> int:
     """Erase the personal data of accounts closed longer ago than the erasure delay.
 
     Accounts have nothing under a legal hold yet (no orders or payments exist at this stage);
@@ -280,7 +287,9 @@ def closed_accounts_erase(*, now: timezone.datetime | None = None) -> int:
     """
     cutoff = (now or timezone.now()) - timedelta(days=settings.ACCOUNT_ERASURE_DELAY_DAYS)
     erased = 0
-    due = User.objects.filter(closed_at__lt=cutoff, erased_at__isnull=True).values_list("pk", flat=True)
+    due = User.objects.filter(closed_at__lt=cutoff, erased_at__isnull=True).values_list(
+        "pk", flat=True
+    )
     for pk in list(due):
         with transaction.atomic():
             user = User.objects.select_for_update().filter(pk=pk, erased_at__isnull=True).first()

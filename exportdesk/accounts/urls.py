@@ -15,7 +15,7 @@ urlpatterns = [
     path("accounts/password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "accounts/password/reset/sent/",
-        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
+        views.password_reset_done,
         name="password_reset_done",
     ),
     path(

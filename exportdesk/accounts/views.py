@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from exportdesk.accounts.forms import (
@@ -24,6 +24,7 @@ from exportdesk.accounts.forms import (
     ProfileForm,
     RegistrationForm,
 )
+from exportdesk.accounts.http import AuthenticatedRequest
 from exportdesk.accounts.middleware import SESSION_LANGUAGE_KEY
 from exportdesk.accounts.models import CustomerProfile, SecurityEvent, User
 from exportdesk.accounts.services import (
@@ -120,9 +121,12 @@ def _login_attempt(request: HttpRequest, form: LoginForm) -> HttpResponse | None
         minutes = settings.LOGIN_THROTTLE_WINDOW // 60
         form.add_error(
             None,
-            _(
+            ngettext(
                 "Too many failed sign-in attempts. For your security, please wait %(minutes)d "
-                "minutes and try again, or reset your password."
+                "minute and try again, or reset your password.",
+                "Too many failed sign-in attempts. For your security, please wait %(minutes)d "
+                "minutes and try again, or reset your password.",
+                minutes,
             )
             % {"minutes": minutes},
         )
@@ -172,8 +176,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        user = self.request.user
-        security_event_record(kind=SecurityEvent.Kind.PASSWORD_CHANGED, request=self.request, user=user)
+        user = form.user
+        security_event_record(
+            kind=SecurityEvent.Kind.PASSWORD_CHANGED, request=self.request, user=user
+        )
         mail_send_template(
             to=user.email,
             template="accounts/email/password_changed",
@@ -190,7 +196,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
 
+    def get_extra_email_context(self) -> dict[str, int]:
+        return {"valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600}
+
     def form_valid(self, form: Any) -> HttpResponse:
+        self.extra_email_context = self.get_extra_email_context()
         security_event_record(
             kind=SecurityEvent.Kind.PASSWORD_RESET_REQUESTED,
             request=self.request,
@@ -199,13 +209,23 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
+def password_reset_done(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "accounts/password_reset_done.html",
+        {"valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600},
+    )
+
+
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        security_event_record(kind=SecurityEvent.Kind.PASSWORD_RESET, request=self.request, user=form.user)
+        security_event_record(
+            kind=SecurityEvent.Kind.PASSWORD_RESET, request=self.request, user=form.user
+        )
         return response
 
 
@@ -213,7 +233,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 
 @login_required
-def mypage(request: HttpRequest) -> HttpResponse:
+def mypage(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "accounts/mypage.html")
 
 
@@ -223,16 +243,16 @@ def _own_profile(user: Any) -> CustomerProfile | None:
 
 # Sections of My Page that later parts of Export Desk fill; they exist now so links never 404.
 MYPAGE_SECTIONS = {
-    "favourites": _lazy("Favourites"),
-    "bids": _lazy("Bid history"),
-    "payments": _lazy("Payment Manager"),
-    "payment-history": _lazy("Payment history"),
-    "contact-history": _lazy("Contact history"),
+    "favourites": gettext_lazy("Favourites"),
+    "bids": gettext_lazy("Bids"),
+    "payments": gettext_lazy("Payments"),
+    "payment-history": gettext_lazy("Payment history"),
+    "contact-history": gettext_lazy("Contact history"),
 }
 
 
 @login_required
-def mypage_section(request: HttpRequest, section: str) -> HttpResponse:
+def mypage_section(request: AuthenticatedRequest, section: str) -> HttpResponse:
     title = MYPAGE_SECTIONS.get(section)
     if title is None:
         raise Http404
@@ -240,12 +260,12 @@ def mypage_section(request: HttpRequest, section: str) -> HttpResponse:
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "accounts/profile.html", {"profile": _own_profile(request.user)})
 
 
 @login_required
-def profile_edit(request: HttpRequest) -> HttpResponse:
+def profile_edit(request: AuthenticatedRequest) -> HttpResponse:
     profile_obj = _own_profile(request.user)
     if profile_obj is None:
         messages.info(request, _("Staff accounts have no customer profile."))
@@ -266,20 +286,28 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
         else:
             messages.info(request, _("Nothing was changed."))
         return redirect("accounts:profile")
-    return render(request, "accounts/profile_edit.html", {"form": form}, status=_status(request, form))
+    return render(
+        request, "accounts/profile_edit.html", {"form": form}, status=_status(request, form)
+    )
 
 
 @login_required
-def email_change(request: HttpRequest) -> HttpResponse:
+def email_change(request: AuthenticatedRequest) -> HttpResponse:
     form = EmailChangeForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        email_change_request(user=request.user, new_email=form.cleaned_data["new_email"], request=request)
+        email_change_request(
+            user=request.user, new_email=form.cleaned_data["new_email"], request=request
+        )
         messages.info(
             request,
-            _("We have sent a confirmation link to the new address. Your e-mail changes when you follow it."),
+            _(
+                "We have sent a confirmation link to the new address. Your e-mail changes when you follow it."
+            ),
         )
         return redirect("accounts:profile")
-    return render(request, "accounts/email_change.html", {"form": form}, status=_status(request, form))
+    return render(
+        request, "accounts/email_change.html", {"form": form}, status=_status(request, form)
+    )
 
 
 def email_change_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
@@ -292,13 +320,18 @@ def email_change_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-def close_account(request: HttpRequest) -> HttpResponse:
+def close_account(request: AuthenticatedRequest) -> HttpResponse:
     form = CloseAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         erasure_due = account_close(user=request.user, request=request)
         logout(request)
         return render(request, "accounts/closed.html", {"erasure_due": erasure_due})
-    return render(request, "accounts/close.html", {"form": form}, status=_status(request, form))
+    return render(
+        request,
+        "accounts/close.html",
+        {"form": form, "erasure_days": settings.ACCOUNT_ERASURE_DELAY_DAYS},
+        status=_status(request, form),
+    )
 
 
 def _status(request: HttpRequest, form: Any) -> int:

@@ -25,7 +25,7 @@ class ExportDeskAdminSite(AdminSite):
             and otp_verified(request)
         )
 
-    def login(self, request: HttpRequest, extra_context: dict | None = None):  # type: ignore[override]
+    def login(self, request: HttpRequest, extra_context: dict | None = None):
         """One sign-in for the whole site: send people to it (and to the second factor)."""
         from django.contrib.auth.views import redirect_to_login
         from django.core.exceptions import PermissionDenied

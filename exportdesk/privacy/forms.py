@@ -2,10 +2,11 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from exportdesk.core.forms import NoLabelSuffix
 from exportdesk.privacy.models import CookieCategory
 
 
-class CookieChoiceForm(forms.Form):
+class CookieChoiceForm(NoLabelSuffix, forms.Form):
     ACCEPT_ALL = "accept_all"
     REJECT_ALL = "reject_all"
     SAVE = "save"
@@ -24,6 +25,6 @@ class CookieChoiceForm(forms.Form):
         return {c: bool(self.cleaned_data[c]) for c in ("functional", "statistics", "marketing")}
 
 
-class LanguageForm(forms.Form):
+class LanguageForm(NoLabelSuffix, forms.Form):
     language = forms.ChoiceField(choices=settings.LANGUAGES, label=_("Language"))
     next = forms.CharField(required=False)

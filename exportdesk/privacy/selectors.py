@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
@@ -83,7 +84,7 @@ def policy_current() -> PolicyVersion | None:
     )
 
 
-def policy_needs_acknowledgement(user: object, policy: PolicyVersion | None) -> bool:
-    if policy is None or not getattr(user, "is_authenticated", False):
+def policy_needs_acknowledgement(user: Any, policy: PolicyVersion | None) -> bool:
+    if policy is None or not user.is_authenticated:
         return False
     return not PolicyAcknowledgement.objects.filter(user=user, policy_version=policy).exists()

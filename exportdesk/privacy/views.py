@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from exportdesk.accounts.http import AuthenticatedRequest
 from exportdesk.accounts.middleware import SESSION_LANGUAGE_KEY
 from exportdesk.accounts.models import User
 from exportdesk.core.personal_data import PURPOSE_LABELS, declarations
@@ -99,11 +101,15 @@ def policy(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "privacy/policy.html",
-        {"policy": current, "paragraphs": (current.body.split("\n\n") if current else []), "what_we_hold": _what_we_hold()},
+        {
+            "policy": current,
+            "paragraphs": (current.body.split("\n\n") if current else []),
+            "what_we_hold": _what_we_hold(),
+        },
     )
 
 
-def _what_we_hold() -> list[dict[str, object]]:
+def _what_we_hold() -> list[dict[str, Any]]:
     """A readable summary of the inventory: for each kind of record, why and how long."""
     rows = []
     for declaration in sorted(declarations().values(), key=lambda d: d.description):
@@ -150,7 +156,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
             settings.LANGUAGE_COOKIE_NAME,
             language,
             max_age=settings.LANGUAGE_COOKIE_AGE,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            samesite="Lax",
             secure=request.is_secure(),
             httponly=True,
         )
@@ -158,7 +164,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def mypage_privacy(request: HttpRequest) -> HttpResponse:
+def mypage_privacy(request: AuthenticatedRequest) -> HttpResponse:
     records = ConsentRecord.objects.filter(user=request.user).order_by("-created_at", "-pk")[:50]
     return render(
         request,

@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("demo_totp_code works only with DEBUG on")
-        device = StaffTOTPDevice.objects.filter(user__email=normalise_email(options["email"])).first()
+        device = StaffTOTPDevice.objects.filter(
+            user__email=normalise_email(options["email"])
+        ).first()
         if device is None:
             raise CommandError(f"no TOTP device for {options['email']}")
         self.stdout.write(pyotp.TOTP(device.secret).now())

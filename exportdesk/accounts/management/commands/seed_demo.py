@@ -69,7 +69,9 @@ class Command(BaseCommand):
                 created.append((f"customer ({country})", email, password))
             self._policy()
         if not created:
-            self.stdout.write("Demo data already present; passwords were printed when it was created.")
+            self.stdout.write(
+                "Demo data already present; passwords were printed when it was created."
+            )
             return
         self.stdout.write("Demo accounts (shown once; keep them):")
         for kind, email, secret in created:

@@ -1,6 +1,5 @@
 import csv
 import json
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -30,9 +29,9 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False))
             return
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["model"])
+        writer = csv.DictWriter(
+            self.stdout, fieldnames=list(rows[0]) if rows else ["model"], lineterminator="\n"
+        )
         writer.writeheader()
         for row in rows:
-            writer.writerow(
-                {k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()}
-            )
+            writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
+
+from exportdesk.core.audit import audit_chain_verify, audit_event_record
+from exportdesk.core.models import AppendOnlyError, AuditEvent
+
+
+def _write(n: int) -> list[AuditEvent]:
+    return [
+        audit_event_record(action="test.event", object_type="x", object_id=str(i), details={"i": i})
+        for i in range(n)
+    ]
+
+
+@pytest.mark.django_db
+def test_it_links_each_event_to_the_one_before():
+    events = _write(3)
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert events[1].prev_hash == events[0].hash
+    assert events[2].prev_hash == events[1].hash
+    assert audit_chain_verify() is None
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_change_or_delete_an_event_through_the_orm():
+    (event,) = _write(1)
+    event.action = "forged"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).update(action="forged")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.all().delete()
+
+
+@pytest.mark.django_db
+def test_verify_audit_names_the_row_edited_in_the_database(capsys):
+    _write(5)
+    call_command("verify_audit")
+    assert "audit chain intact: 5 events" in capsys.readouterr().out
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE core_auditevent SET action = 'nothing.to.see' WHERE seq = 3")
+    with pytest.raises(CommandError, match=r"row #3: row #3 was altered"):
+        call_command("verify_audit")
+
+
+@pytest.mark.django_db
+def test_verify_audit_names_a_deleted_row():
+    _write(4)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_auditevent WHERE seq = 2")
+    with pytest.raises(CommandError, match=r"row #2 is missing"):
+        call_command("verify_audit")
+
+
+@pytest.mark.django_db
+def test_verify_audit_detects_a_row_rewritten_with_a_fresh_hash():
+    """A forger who recomputes the edited row's own hash still breaks the next link."""
+    events = _write(3)
+    forged = AuditEvent.objects.get(seq=2)
+    forged.details = {"i": 999}
+    new_hash = forged.compute_hash()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE core_auditevent SET details = %s, hash = %s WHERE seq = 2",
+            ['{"i": 999}', new_hash],
+        )
+    broken = audit_chain_verify()
+    assert broken is not None and broken.seq == 3
+    assert events[2].prev_hash != new_hash
+
+
+class TestAuditChainProperties(HypothesisTestCase):
+    @hsettings(max_examples=25, deadline=None)
+    @given(
+        details=st.lists(
+            st.dictionaries(
+                st.text(min_size=1, max_size=8),
+                st.one_of(st.integers(), st.text(max_size=20), st.booleans(), st.none()),
+                max_size=4,
+            ),
+            min_size=1,
+            max_size=6,
+        ),
+        data=st.data(),
+    )
+    def test_any_chain_verifies_and_any_single_edit_is_found(self, details, data):
+        for d in details:
+            audit_event_record(action="prop.event", details=d)
+        assert audit_chain_verify() is None
+        target = data.draw(st.integers(min_value=1, max_value=len(details)))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE core_auditevent SET object_id = 'tampered' WHERE seq = %s", [target]
+            )
+        broken = audit_chain_verify()
+        assert broken is not None and broken.seq == target
