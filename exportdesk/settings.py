@@ -106,6 +106,7 @@ if _database_url:
             "HOST": _db.host,
             "PORT": _db.port,
             "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            "OPTIONS": _db.options,
             "ATOMIC_REQUESTS": False,
         }
     }

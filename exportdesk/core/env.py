@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -47,7 +47,7 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     raw = os.environ.get(name)
-    if raw is None:
+    if raw is None or raw.strip() == "":
         return list(default or [])
     items = [item.strip() for item in raw.split(",")]
     if any(not item for item in items):
@@ -63,6 +63,7 @@ class DatabaseURL:
     password: str
     host: str
     port: str
+    options: dict[str, str]
 
 
 _DB_SCHEMES = {
@@ -72,7 +73,11 @@ _DB_SCHEMES = {
 
 
 def parse_database_url(name: str, raw: str) -> DatabaseURL:
-    """postgresql://user:password@host:port/dbname (host may be a socket directory, %2F-quoted)."""
+    """postgresql://user:password@host:port/dbname?sslmode=require
+
+    The host may be a socket directory, %2F-quoted. Query parameters are passed to the driver
+    as connection options (sslmode, connect_timeout, ...), never silently dropped.
+    """
     parts = urlsplit(raw)
     if parts.scheme not in _DB_SCHEMES:
         raise ImproperlyConfigured(
@@ -92,6 +97,7 @@ def parse_database_url(name: str, raw: str) -> DatabaseURL:
         password=unquote(parts.password or ""),
         host=unquote(parts.hostname or ""),
         port=port,
+        options=dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False)),
     )
 
 
