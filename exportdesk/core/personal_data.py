@@ -55,6 +55,27 @@ class Purpose(StrEnum):
     ANALYTICS = "analytics"
 
 
+# Text shown to people: a plain string or a lazily translated one.
+Text = str | Promise
+
+CATEGORY_LABELS: dict[DataCategory, Promise] = {
+    DataCategory.IDENTITY: _("identity"),
+    DataCategory.CONTACT: _("contact details"),
+    DataCategory.FINANCIAL: _("financial"),
+    DataCategory.IDENTIFICATION_DOCUMENT: _("identification documents"),
+    DataCategory.TRANSACTION: _("transactions"),
+    DataCategory.COMMUNICATION: _("communications"),
+    DataCategory.TECHNICAL: _("technical"),
+    DataCategory.PREFERENCE: _("preferences and choices"),
+}
+
+LEGAL_BASIS_LABELS: dict[LegalBasis, Promise] = {
+    LegalBasis.CONTRACT: _("contract"),
+    LegalBasis.LEGITIMATE_INTEREST: _("legitimate interest"),
+    LegalBasis.LEGAL_OBLIGATION: _("legal obligation"),
+    LegalBasis.CONSENT: _("consent"),
+}
+
 PURPOSE_LABELS: dict[Purpose, Promise] = {
     Purpose.ACCOUNT: _("Providing and managing your account"),
     Purpose.SECURITY: _("Keeping accounts and the site secure, preventing fraud"),
@@ -96,7 +117,7 @@ class PersonalField:
     purposes: tuple[Purpose, ...]
     legal_basis: LegalBasis
     erasure: ErasureAction
-    retention: str
+    retention: Text
     recipients: tuple[str, ...] = ()
     source: str = "the person"
     hold: LegalHold | None = None
@@ -111,7 +132,7 @@ class PersonalField:
 @dataclass(frozen=True)
 class ModelDeclaration:
     model: type[models.Model]
-    description: str
+    description: Text
     # Path from this model to the user it is about ("" for the user model itself, None when the
     # model holds no personal data or its subject is not a user of the site).
     subject: str | None
@@ -129,7 +150,7 @@ _registry: dict[str, ModelDeclaration] = {}
 def declare(
     model: type[models.Model],
     *,
-    description: str,
+    description: Text,
     subject: str | None,
     personal: dict[str, PersonalField],
     not_personal: Iterable[str] = (),
@@ -147,7 +168,7 @@ def declare(
     )
 
 
-def declare_no_personal_data(model: type[models.Model], *, description: str) -> None:
+def declare_no_personal_data(model: type[models.Model], *, description: Text) -> None:
     """Declare a model whose fields are all free of personal data."""
     _registry[model._meta.label] = ModelDeclaration(
         model=model,

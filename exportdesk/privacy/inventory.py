@@ -46,7 +46,7 @@ def _rows_for(label: str, declaration: ModelDeclaration) -> list[dict[str, Any]]
     return [
         {
             "model": label,
-            "model_description": declaration.description,
+            "model_description": str(declaration.description),
             "subject_path": declaration.subject,
             "field": name,
             "category": str(spec.category),
@@ -58,7 +58,7 @@ def _rows_for(label: str, declaration: ModelDeclaration) -> list[dict[str, Any]]
                 if spec.hold
                 else ""
             ),
-            "retention": spec.retention,
+            "retention": str(spec.retention),
             "recipients": list(spec.recipients),
             "source": spec.source,
         }

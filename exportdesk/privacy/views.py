@@ -18,7 +18,12 @@ from django.views.decorators.http import require_POST
 from exportdesk.accounts.http import AuthenticatedRequest
 from exportdesk.accounts.middleware import SESSION_LANGUAGE_KEY
 from exportdesk.accounts.models import User
-from exportdesk.core.personal_data import PURPOSE_LABELS, declarations
+from exportdesk.core.personal_data import (
+    CATEGORY_LABELS,
+    LEGAL_BASIS_LABELS,
+    PURPOSE_LABELS,
+    declarations,
+)
 from exportdesk.privacy.cookies import VISITOR_COOKIE, cookie_declarations
 from exportdesk.privacy.forms import CookieChoiceForm, LanguageForm
 from exportdesk.privacy.models import OPTIONAL_CATEGORIES, ConsentRecord, CookieCategory
@@ -112,7 +117,7 @@ def policy(request: HttpRequest) -> HttpResponse:
 def _what_we_hold() -> list[dict[str, Any]]:
     """A readable summary of the inventory: for each kind of record, why and how long."""
     rows = []
-    for declaration in sorted(declarations().values(), key=lambda d: d.description):
+    for declaration in sorted(declarations().values(), key=lambda d: str(d.description)):
         if not declaration.personal:
             continue
         specs = list(declaration.personal.values())
@@ -120,10 +125,10 @@ def _what_we_hold() -> list[dict[str, Any]]:
         rows.append(
             {
                 "description": declaration.description,
-                "categories": sorted({str(s.category).replace("_", " ") for s in specs}),
+                "categories": sorted({str(CATEGORY_LABELS[s.category]) for s in specs}),
                 "purposes": [PURPOSE_LABELS[p] for p in purposes],
-                "legal_bases": sorted({str(s.legal_basis).replace("_", " ") for s in specs}),
-                "retention": sorted({s.retention for s in specs}),
+                "legal_bases": sorted({str(LEGAL_BASIS_LABELS[s.legal_basis]) for s in specs}),
+                "retention": sorted({str(s.retention) for s in specs}),
             }
         )
     return rows
