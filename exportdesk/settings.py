@@ -6,6 +6,7 @@ Production (DEBUG off) refuses to start without SECRET_KEY and ALLOWED_HOSTS.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -115,6 +116,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "exportdesk.sqlite3",
+            # A file, not memory, so tests see the same locking as the running site; one per
+            # test process, so two suites running at once never share it.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
             "OPTIONS": {
                 # IMMEDIATE: a transaction takes the write lock at BEGIN, so the audit chain and
                 # ledger read-then-write never race into "database is locked" mid-transaction.

@@ -105,3 +105,32 @@ class TestAuditChainProperties(HypothesisTestCase):
             )
         broken = audit_chain_verify()
         assert broken is not None and broken.seq == target
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_unbroken_chain():
+    """Four request threads writing at once must not fork the chain (advisory lock / IMMEDIATE)."""
+    import threading
+
+    from django.db import connections
+
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(10):
+                audit_event_record(action="concurrent.event", object_id=f"{n}-{i}")
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert AuditEvent.objects.count() == 40
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 41))
+    assert audit_chain_verify() is None
