@@ -48,11 +48,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_countries",
     "huey.contrib.djhuey",
     "exportdesk.core",
     "exportdesk.accounts",
     "exportdesk.privacy",
+    "exportdesk.messaging",
+    "exportdesk.stock",
+    "exportdesk.sales",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +172,12 @@ ACCOUNT_ERASURE_DELAY_DAYS = env_int("ACCOUNT_ERASURE_DELAY_DAYS", 30, minimum=0
 # Staff second factor stays valid for this long in a session before it is asked again.
 STAFF_OTP_SESSION_SECONDS = env_int("STAFF_OTP_SESSION_SECONDS", 60 * 60 * 12, minimum=300)
 SITE_NAME = env_str("SITE_NAME", "Export Desk")
+# Inquiries tolerated per e-mail address and per IP address within the window (spam resistance).
+INQUIRY_THROTTLE_PER_EMAIL = env_int("INQUIRY_THROTTLE_PER_EMAIL", 5, minimum=1)
+INQUIRY_THROTTLE_PER_IP = env_int("INQUIRY_THROTTLE_PER_IP", 10, minimum=1)
+INQUIRY_THROTTLE_WINDOW = env_int("INQUIRY_THROTTLE_WINDOW", 60 * 60, minimum=60)
+# Stock photo uploads: largest accepted file.
+PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 
 # --- internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -3,8 +3,12 @@ from django.urls import include, path
 
 urlpatterns = [
     path("backoffice/admin/", admin.site.urls),
+    path("backoffice/stock/", include("exportdesk.stock.backoffice_urls")),
     path("backoffice/", include("exportdesk.accounts.backoffice_urls")),
     path("", include("exportdesk.privacy.urls")),
+    path("", include("exportdesk.messaging.urls")),
+    path("", include("exportdesk.stock.urls")),
+    path("", include("exportdesk.sales.urls")),
     path("", include("exportdesk.accounts.urls")),
     path("", include("exportdesk.core.urls")),
 ]

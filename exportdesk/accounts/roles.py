@@ -4,14 +4,41 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Q
+
+_BASE = ["accounts.access_backoffice", "accounts.view_customer_data"]
+
+
+def _crud(label: str, *actions: str) -> list[str]:
+    app, model = label.split(".")
+    return [f"{app}.{action}_{model}" for action in actions or ("view", "add", "change")]
+
 
 # Every role can open the back office; the desk permission decides which sections it sees.
+# Permissions are "app_label.codename"; a permission of an app not installed yet is skipped.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    "sales": ["access_backoffice", "view_customer_data", "sales_desk"],
-    "accounting": ["access_backoffice", "view_customer_data", "accounting_desk"],
-    "logistics": ["access_backoffice", "view_customer_data", "logistics_desk"],
-    "compliance": ["access_backoffice", "view_customer_data", "compliance_desk"],
-    "privacy_officer": ["access_backoffice", "view_customer_data", "privacy_desk"],
+    "sales": [
+        *_BASE,
+        "accounts.sales_desk",
+        *_crud("stock.vehicle"),
+        *_crud("stock.vehiclephoto", "view", "add", "change", "delete"),
+        *_crud("stock.destinationrule"),
+        *_crud("stock.freightrate"),
+        *_crud("stock.exchangerate"),
+        *_crud("stock.pricingsettings", "view", "change"),
+        *_crud("sales.inquiry", "view", "change"),
+    ],
+    "accounting": [*_BASE, "accounts.accounting_desk", *_crud("stock.exchangerate")],
+    "logistics": [
+        *_BASE,
+        "accounts.logistics_desk",
+        *_crud("stock.vehicle", "view"),
+        *_crud("stock.destinationrule"),
+        *_crud("stock.freightrate"),
+        *_crud("stock.port"),
+    ],
+    "compliance": [*_BASE, "accounts.compliance_desk", *_crud("stock.destinationrule")],
+    "privacy_officer": [*_BASE, "accounts.privacy_desk"],
     # The admin role administers users and settings, so it also gets every model permission.
     "admin": ["*"],
 }
@@ -26,11 +53,13 @@ def roles_ensure() -> dict[str, Group]:
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         if codenames == ["*"]:
-            perms = Permission.objects.all()
+            perms = list(Permission.objects.all())
         else:
-            perms = Permission.objects.filter(
-                content_type__app_label="accounts", codename__in=codenames
-            )
+            wanted = Q()
+            for name in codenames:
+                app_label, codename = name.split(".")
+                wanted |= Q(content_type__app_label=app_label, codename=codename)
+            perms = list(Permission.objects.filter(wanted))
         group.permissions.set(perms)
         groups[role] = group
     return groups

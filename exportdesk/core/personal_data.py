@@ -119,7 +119,7 @@ class PersonalField:
     erasure: ErasureAction
     retention: Text
     recipients: tuple[str, ...] = ()
-    source: str = "the person"
+    source: Text = "the person"
     hold: LegalHold | None = None
 
     def __post_init__(self) -> None:

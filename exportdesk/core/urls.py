@@ -6,5 +6,4 @@ app_name = "core"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("stock/", views.stock_placeholder, name="stock"),
 ]

@@ -60,7 +60,7 @@ def _rows_for(label: str, declaration: ModelDeclaration) -> list[dict[str, Any]]
             ),
             "retention": str(spec.retention),
             "recipients": list(spec.recipients),
-            "source": spec.source,
+            "source": str(spec.source),
         }
         for name, spec in sorted(declaration.personal.items())
     ]
