@@ -15,7 +15,10 @@ class RegistrationForm(NoLabelSuffix, forms.Form):
     name = forms.CharField(label=_("Full name"), max_length=150)
     email = forms.EmailField(label=_("E-mail address"), max_length=254)
     # A callable, so the country names follow the language of each request.
-    country = forms.ChoiceField(label=_("Country of residence"), choices=lambda: list(countries))
+    country = forms.ChoiceField(
+        label=_("Country of residence"),
+        choices=lambda: [("", _("Choose your country")), *countries],
+    )
     password = forms.CharField(
         label=_("Password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
