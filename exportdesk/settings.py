@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "exportdesk.privacy.middleware.visitor_and_consent",
+    "exportdesk.stock.favourites.favourites_cookie_cleanup",
 ]
 # Flash messages live in the session: no extra cookie to declare or consent to.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

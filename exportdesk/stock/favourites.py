@@ -3,6 +3,7 @@ or, without that consent, only for the session."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core import signing
@@ -111,3 +112,18 @@ def merge_on_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any)
         return
     favourites_merge(user=user, vehicle_ids=visitor_favourite_ids(request))
     request.session.pop(_SESSION_KEY, None)
+    # The list now lives in the account; the cookie must not follow the next person who signs
+    # in on this browser. The middleware below deletes it from this response.
+    request._drop_favourites_cookie = True  # type: ignore[attr-defined]
+
+
+def favourites_cookie_cleanup(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if getattr(request, "_drop_favourites_cookie", False):
+            response.delete_cookie(FAVOURITES_COOKIE, samesite="Lax")
+        return response
+
+    return middleware

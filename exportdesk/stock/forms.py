@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.forms import NoLabelSuffix
 from exportdesk.stock.models import (
+    LIVE_STATUSES,
     DestinationRule,
     ExchangeRate,
     FreightRate,
@@ -14,6 +15,7 @@ from exportdesk.stock.models import (
     PricingSettings,
     Vehicle,
     VehicleStatus,
+    live_vehicle_with_chassis,
 )
 
 
@@ -54,7 +56,15 @@ class VehicleForm(NoLabelSuffix, forms.ModelForm):
         }
 
     def clean_chassis_number(self) -> str:
-        return str(self.cleaned_data["chassis_number"]).strip().upper()
+        chassis = str(self.cleaned_data["chassis_number"]).strip().upper()
+        # The form has no status field, so Django skips the live-stock constraint: check here.
+        if (self.instance.status in LIVE_STATUSES) and (
+            live_vehicle_with_chassis(chassis, exclude_pk=self.instance.pk) is not None
+        ):
+            raise forms.ValidationError(
+                _("Another vehicle in stock already has this chassis number.")
+            )
+        return chassis
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -89,6 +99,7 @@ class DestinationRuleForm(NoLabelSuffix, forms.ModelForm):
             "inspection_agency",
             "inspection_fee_jpy",
             "engine_cc_above",
+            "passenger_cars_only",
             "banned_fuels",
             "price_jpy_above",
             "source",

@@ -76,6 +76,12 @@ class Drive(models.TextChoices):
     FOUR_WD = "4wd", _("4WD")
 
 
+# Body types that count as passenger cars (HS 8703) for rules that name them.
+PASSENGER_BODY_TYPES = frozenset(
+    {"sedan", "hatchback", "wagon", "suv", "minivan", "coupe", "convertible", "kei"}
+)
+
+
 class Steering(models.TextChoices):
     RIGHT = "rhd", _("Right-hand drive")
     LEFT = "lhd", _("Left-hand drive")
@@ -98,6 +104,7 @@ STATUS_TRANSITIONS: dict[str, set[str]] = {
     VehicleStatus.WITHDRAWN: {VehicleStatus.AVAILABLE},
 }
 PUBLIC_STATUSES = (VehicleStatus.AVAILABLE, VehicleStatus.RESERVED)
+
 LIVE_STATUSES = (VehicleStatus.AVAILABLE, VehicleStatus.RESERVED, VehicleStatus.SOLD)
 
 # Japanese frame numbers ("ZVW30-1234567") or 17-character VINs (no I, O or Q).
@@ -165,7 +172,17 @@ class Vehicle(models.Model):
         _("status"), max_length=12, choices=VehicleStatus.choices, default=VehicleStatus.AVAILABLE
     )
     yard_location = models.CharField(_("yard location"), max_length=80, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # 1 when shown to the public (available or reserved), else 0; computed by the database from
+    # status. An integer, not a boolean, so filters compare with "= 1", which indexes can seek.
+    listed = models.GeneratedField(
+        expression=models.Case(
+            models.When(status__in=["available", "reserved"], then=models.Value(1)),
+            default=models.Value(0),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -175,18 +192,28 @@ class Vehicle(models.Model):
                 fields=["chassis_number"],
                 condition=models.Q(status__in=["available", "reserved", "sold"]),
                 name="chassis_unique_among_live_stock",
+                violation_error_message=_(
+                    "Another vehicle in stock already has this chassis number."
+                ),
             )
         ]
+        # The public search filters on `listed` (a stored generated column: an equality the
+        # planner can use with bound parameters, unlike a partial index on status IN (...)).
+        # Each sort has an index that reads in order (no sort step; deep pages skip index
+        # entries only), and the selective filters get a narrow index of their own.
         indexes = [
-            # Public search: status first, then the sort keys (newest, price, year, mileage).
-            models.Index(fields=["status", "-created_at", "-id"], name="stock_pub_newest"),
-            models.Index(fields=["status", "fob_price_jpy", "id"], name="stock_pub_price"),
-            models.Index(
-                fields=["status", "-first_registration_year", "-id"], name="stock_pub_year"
-            ),
-            models.Index(fields=["status", "mileage_km", "id"], name="stock_pub_mileage"),
-            models.Index(fields=["status", "make", "model"], name="stock_pub_make_model"),
-            models.Index(fields=["status", "body_type"], name="stock_pub_body"),
+            models.Index(fields=["listed", "-created_at", "-id"], name="pub_newest"),
+            models.Index(fields=["listed", "fob_price_jpy", "id"], name="pub_price"),
+            models.Index(fields=["listed", "first_registration_year", "id"], name="pub_year"),
+            models.Index(fields=["listed", "mileage_km", "id"], name="pub_mileage"),
+            models.Index(fields=["listed", "make", "-created_at", "-id"], name="pub_make_newest"),
+            models.Index(fields=["listed", "make", "fob_price_jpy", "id"], name="pub_make_price"),
+            models.Index(fields=["listed", "model", "-created_at", "-id"], name="pub_model"),
+            models.Index(fields=["listed", "body_type", "drive"], name="pub_body"),
+            models.Index(fields=["listed", "fuel", "transmission"], name="pub_fuel"),
+            models.Index(fields=["listed", "steering"], name="pub_steering"),
+            models.Index(fields=["listed", "colour", "seats"], name="pub_colour"),
+            models.Index(fields=["chassis_number"], name="stock_chassis"),
         ]
 
     def __str__(self) -> str:
@@ -224,6 +251,14 @@ class Vehicle(models.Model):
                 }
             )
         self.status = new_status
+
+
+def live_vehicle_with_chassis(chassis: str, *, exclude_pk: int | None = None) -> Vehicle | None:
+    """The vehicle in live stock (available, reserved, sold) that has this chassis number."""
+    found = Vehicle.objects.filter(chassis_number=chassis, status__in=LIVE_STATUSES)
+    if exclude_pk is not None:
+        found = found.exclude(pk=exclude_pk)
+    return found.first()
 
 
 def photo_path(instance: VehiclePhoto, filename: str) -> str:
@@ -391,6 +426,8 @@ class DestinationRule(models.Model):
     inspection_agency = models.CharField(max_length=80, blank=True)
     inspection_fee_jpy = models.PositiveIntegerField(null=True, blank=True)
     engine_cc_above = models.PositiveIntegerField(null=True, blank=True)
+    # Bans such as Japan's on exports to Russia name passenger cars; vans, trucks and buses differ.
+    passenger_cars_only = models.BooleanField(default=False)
     banned_fuels = models.CharField(
         max_length=80, blank=True, help_text="Comma-separated fuel codes, e.g. hybrid,phev,electric"
     )
@@ -414,14 +451,15 @@ class DestinationRule(models.Model):
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
     def clean(self) -> None:
-        required = {
+        # An empty or unknown kind is already a field error; only check what a known kind needs.
+        required: list[str] = {
             self.Kind.AGE_LIMIT: ["max_age_years", "age_basis"],
             self.Kind.STEERING: ["steering_allowed"],
             self.Kind.INSPECTION: ["inspection_agency", "inspection_fee_jpy"],
             self.Kind.EXPORT_BAN_CC: ["engine_cc_above"],
             self.Kind.EXPORT_BAN_FUEL: ["banned_fuels"],
             self.Kind.EXPORT_BAN_PRICE: ["price_jpy_above"],
-        }[self.Kind(self.kind)]
+        }.get(self.Kind(self.kind) if self.kind in self.Kind.values else None, [])  # type: ignore[arg-type]
         missing = {
             f: _("Required for this kind of rule.")
             for f in required
@@ -434,7 +472,7 @@ class DestinationRule(models.Model):
             raise ValidationError(
                 {"banned_fuels": _("Unknown fuel codes: %s") % ", ".join(sorted(unknown))}
             )
-        if self.effective_to and self.effective_to < self.effective_from:
+        if self.effective_to and self.effective_from and self.effective_to < self.effective_from:
             raise ValidationError({"effective_to": _("Must not be before the start date.")})
 
     @property

@@ -65,6 +65,7 @@ declare(
         "inspection_agency",
         "inspection_fee_jpy",
         "engine_cc_above",
+        "passenger_cars_only",
         "banned_fuels",
         "price_jpy_above",
         "source",

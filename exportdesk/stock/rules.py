@@ -10,7 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from exportdesk.stock.models import DestinationRule, Fuel, Steering, Vehicle
+from exportdesk.stock.models import (
+    PASSENGER_BODY_TYPES,
+    DestinationRule,
+    Fuel,
+    Steering,
+    Vehicle,
+)
 
 
 @dataclass(frozen=True)
@@ -89,13 +95,23 @@ def verdict_for(
                 _("Pre-shipment inspection by %(agency)s is required for %(country)s.")
                 % {"agency": agency, "country": name}
             )
-        elif kind == DestinationRule.Kind.EXPORT_BAN_CC and vehicle.engine_cc > (
-            rule.engine_cc_above or 0
+        elif (
+            kind == DestinationRule.Kind.EXPORT_BAN_CC
+            and vehicle.engine_cc > (rule.engine_cc_above or 0)
+            and (not rule.passenger_cars_only or vehicle.body_type in PASSENGER_BODY_TYPES)
         ):
-            reasons.append(
+            message = (
                 _(
+                    "Export from Japan to %(country)s is banned for passenger cars with engines "
+                    "over %(cc)s cc (since %(date)s)."
+                )
+                if rule.passenger_cars_only
+                else _(
                     "Export from Japan to %(country)s is banned for engines over %(cc)s cc (since %(date)s)."
                 )
+            )
+            reasons.append(
+                message
                 % {
                     "country": name,
                     "cc": f"{rule.engine_cc_above:,}",

@@ -8,11 +8,11 @@ from typing import Any
 from django import forms
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.forms import NoLabelSuffix
 from exportdesk.stock.models import (
-    PUBLIC_STATUSES,
     BodyType,
     Drive,
     Fuel,
@@ -134,21 +134,43 @@ class SearchResult:
 
 
 def _keyword(qs: QuerySet[Vehicle], raw: str) -> QuerySet[Vehicle]:
-    """Stock and chassis numbers by indexed prefix range; words by make/model name, then grade."""
+    """Numbers (ED0012345, ZVW30-1234567) by indexed prefix range on stock and chassis number;
+    words by make or model name; anything else by grade."""
     text = raw.strip()
-    upper = text.upper()
-    by_number = Q(stock_number__gte=upper, stock_number__lt=upper + "\uffff") | Q(
-        chassis_number__gte=upper, chassis_number__lt=upper + "\uffff"
-    )
+    if any(ch.isdigit() for ch in text):
+        upper = text.upper()
+        return qs.filter(
+            Q(stock_number__gte=upper, stock_number__lt=upper + "\uffff")
+            | Q(chassis_number__gte=upper, chassis_number__lt=upper + "\uffff")
+        )
     model_ids = list(
         VehicleModel.objects.filter(
             Q(name__icontains=text) | Q(make__name__icontains=text)
         ).values_list("id", flat=True)[:500]
     )
-    condition = by_number | Q(grade__icontains=text)
     if model_ids:
-        condition |= Q(model_id__in=model_ids)
-    return qs.filter(condition)
+        return qs.filter(model_id__in=model_ids)
+    return qs.filter(grade__icontains=text)
+
+
+class CappedPaginator(Paginator):
+    """Counts matches only up to a cap: "more than 10,000" costs a bounded index scan where an
+    exact count of a broad search would read every listed car. The cap grows with the page
+    asked for, so every existing page stays reachable."""
+
+    def __init__(self, object_list: Any, per_page: int, *, cap: int) -> None:
+        super().__init__(object_list, per_page)
+        self.cap = cap
+        self.more = False
+
+    @cached_property
+    def count(self) -> int:
+        found: int = self.object_list[: self.cap + 1].count()  # type: ignore[attr-defined]
+        self.more = found > self.cap
+        return min(found, self.cap)
+
+
+COUNT_CAP = 10_000
 
 
 def public_vehicles() -> QuerySet[Vehicle]:
@@ -159,11 +181,9 @@ def public_vehicles() -> QuerySet[Vehicle]:
         ),
         to_attr="photo_list",
     )
-    return (
-        Vehicle.objects.filter(status__in=PUBLIC_STATUSES)
-        .select_related("make", "model")
-        .prefetch_related(first_photo)
-    )
+    # Makes and models are prefetched, not joined: a join tempts SQLite's planner to start from
+    # the makes table and sort every match instead of reading the sort index in order.
+    return Vehicle.objects.filter(listed=1).prefetch_related("make", "model", first_photo)
 
 
 def _apply(qs: QuerySet[Vehicle], data: dict[str, Any]) -> QuerySet[Vehicle]:
@@ -214,13 +234,14 @@ def stock_search(params: Any) -> SearchResult:
     sort = data.get("sort") or "newest"
     per_page = data.get("per_page") or PAGE_SIZES[0]
     qs = _apply(public_vehicles(), data).order_by(*SORTS[sort])
-    paginator = Paginator(qs, per_page)
     requested = params.get("page", "1")
     try:
         number = int(requested)
     except (TypeError, ValueError):
         problems.append(str(_("Page: enter a whole number.")))
         number = 1
+    cap = max(COUNT_CAP, min(number, 1_000_000) * per_page)
+    paginator = CappedPaginator(qs, per_page, cap=cap)
     if number < 1:
         problems.append(str(_("Page: there is no page before the first one.")))
         number = 1
@@ -232,3 +253,102 @@ def stock_search(params: Any) -> SearchResult:
             )
         number = paginator.num_pages
     return SearchResult(form=form, page=paginator.page(number), problems=problems, sort=sort)
+
+
+# --- what the page shows, prepared in Python: template loops stay cheap at 100 cards a page ----
+
+
+@dataclass(frozen=True)
+class FilterField:
+    name: str
+    label: str
+    kind: str  # "select", "number" or "text"
+    value: str
+    options: list[tuple[str, str, bool]]
+    help_text: str = ""
+
+
+def filter_panel(form: StockSearchForm) -> list[FilterField]:
+    data = form.data
+    panel: list[FilterField] = []
+    for name, field in form.fields.items():
+        value = str(data.get(name, "") or "")
+        label = str(field.label)
+        if name == "make":
+            options = [("", str(_("Any")), not value)] + [
+                (slug, make_name, slug == value)
+                for slug, make_name in VehicleMake.objects.values_list("slug", "name")
+            ]
+            panel.append(FilterField(name, label, "select", value, options))
+        elif name == "model":
+            rows = VehicleModel.objects.select_related("make").values_list(
+                "pk", "make__name", "name"
+            )
+            options = [("", str(_("Any")), not value)] + [
+                (str(pk), f"{make_name} {model_name}", str(pk) == value)
+                for pk, make_name, model_name in rows
+            ]
+            panel.append(FilterField(name, label, "select", value, options))
+        elif isinstance(field, forms.ChoiceField):
+            choices: list[tuple[Any, Any]] = list(field.choices)  # type: ignore[arg-type]
+            options = [(str(v), str(lbl), str(v) == value) for v, lbl in choices]
+            panel.append(FilterField(name, label, "select", value, options))
+        elif isinstance(field, forms.IntegerField):
+            panel.append(FilterField(name, label, "number", value, []))
+        else:
+            panel.append(FilterField(name, label, "text", value, [], str(field.help_text or "")))
+    return panel
+
+
+@dataclass(frozen=True)
+class Card:
+    stock_number: str
+    title: str
+    url: str
+    thumb_url: str
+    specs: str
+    price: str
+    reserved: bool
+    favourite: bool
+    favourite_url: str
+    verdict: Any
+
+
+def cards_for(page: Page, *, favourites: set[int], verdicts: dict[int, Any]) -> list[Card]:
+    from django.urls import reverse
+    from django.utils.formats import number_format
+
+    def grouped(n: int) -> str:
+        return number_format(n, force_grouping=True)
+
+    vehicle_url = reverse("stock:vehicle", args=["__SN__"])
+    favourite_url = reverse("stock:favourite", args=["__SN__"])
+    thumb_url = reverse("stock:photo", args=[0, "thumb"]).replace("/0/", "/__PK__/")
+    cards = []
+    for v in page:
+        photos = getattr(v, "photo_list", [])
+        specs = " · ".join(
+            [
+                v.stock_number,
+                f"{grouped(v.mileage_km)} km",
+                f"{grouped(v.engine_cc)} cc",
+                str(v.get_fuel_display()),
+                str(v.get_transmission_display()),
+                str(v.get_steering_display()),
+            ]
+        )
+        cards.append(
+            Card(
+                stock_number=v.stock_number,
+                title=v.title,
+                url=vehicle_url.replace("__SN__", v.stock_number),
+                thumb_url=thumb_url.replace("__PK__", str(photos[0].pk)) if photos else "",
+                specs=specs,
+                price=grouped(v.fob_price_jpy),
+                reserved=v.status == "reserved",
+                favourite=v.pk in favourites,
+                favourite_url=favourite_url.replace("__SN__", v.stock_number),
+                verdict=verdicts.get(v.pk),
+            )
+        )
+    return cards

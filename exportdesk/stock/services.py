@@ -16,7 +16,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import audit_event_record
-from exportdesk.stock.models import Vehicle, VehiclePhoto
+from exportdesk.stock.models import (
+    LIVE_STATUSES,
+    InvalidTransition,
+    Vehicle,
+    VehiclePhoto,
+    live_vehicle_with_chassis,
+)
 
 PHOTO_MAX_SIDE = 2000
 THUMB_SIZE = (640, 480)
@@ -44,6 +50,13 @@ def vehicle_status_change(*, vehicle: Vehicle, new_status: str, actor: User) -> 
         locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         old = locked.status
         locked.change_status(new_status)
+        if old not in LIVE_STATUSES and new_status in LIVE_STATUSES:
+            other = live_vehicle_with_chassis(locked.chassis_number, exclude_pk=locked.pk)
+            if other is not None:
+                raise InvalidTransition(
+                    _("Vehicle %(other)s in stock already has chassis number %(chassis)s.")
+                    % {"other": other.stock_number, "chassis": locked.chassis_number}
+                )
         locked.save(update_fields=["status", "updated_at"])
         audit_event_record(
             action="vehicle.status_changed",
@@ -57,10 +70,8 @@ def vehicle_status_change(*, vehicle: Vehicle, new_status: str, actor: User) -> 
 def _read_image(upload: UploadedFile) -> Image.Image:
     """Check the upload by its content, not its name: size, a real image, an accepted format."""
     if upload.size is not None and upload.size > settings.PHOTO_MAX_BYTES:
-        raise ValidationError(
-            _("The photo is larger than %(mb)s MB.")
-            % {"mb": settings.PHOTO_MAX_BYTES // (1024 * 1024)}
-        )
+        limit_mb = settings.PHOTO_MAX_BYTES / (1024 * 1024)
+        raise ValidationError(_("The photo is larger than %(mb)s MB.") % {"mb": f"{limit_mb:.3g}"})
     try:
         probe = Image.open(upload)
         probe.verify()

@@ -38,7 +38,13 @@ from exportdesk.stock.pricing import (
     price_to_port,
 )
 from exportdesk.stock.rules import rules_for, verdict_for
-from exportdesk.stock.search import StockSearchForm, public_vehicles, stock_search
+from exportdesk.stock.search import (
+    StockSearchForm,
+    cards_for,
+    filter_panel,
+    public_vehicles,
+    stock_search,
+)
 
 PHOTO_CACHE_SECONDS = 7 * 24 * 60 * 60
 
@@ -51,10 +57,10 @@ def _destination_countries() -> list[tuple[str, str]]:
 def search(request: HttpRequest) -> HttpResponse:
     result = stock_search(request.GET)
     destination = destination_for(request)
+    verdicts = {}
     if destination.port is not None:
         rules = rules_for(destination.country)
-        for vehicle in result.page:
-            vehicle.verdict = verdict_for(vehicle, destination.country, rules)
+        verdicts = {v.pk: verdict_for(v, destination.country, rules) for v in result.page}
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -63,15 +69,16 @@ def search(request: HttpRequest) -> HttpResponse:
         "page": result.page,
         "problems": result.problems,
         "querystring": query.urlencode(),
-        "favourites": favourite_ids(request),
+        "cards": cards_for(result.page, favourites=favourite_ids(request), verdicts=verdicts),
         "destination": destination,
         "widen": _widen_links(request) if not result.page.paginator.count else [],
     }
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request"
     )
-    template = "stock/_results.html" if partial else "stock/search.html"
-    return render(request, template, context)
+    if partial:
+        return render(request, "stock/_results.html", context)
+    return render(request, "stock/search.html", {**context, "panel": filter_panel(result.form)})
 
 
 def _widen_links(request: HttpRequest) -> list[tuple[str, str]]:

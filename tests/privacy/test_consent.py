@@ -115,7 +115,7 @@ def test_the_language_cookie_is_set_only_with_functional_consent(client):
     _choose(client, "reject_all")
     response = client.post("/language/", {"language": "ja", "next": "/"})
     assert "ed_language" not in response.cookies
-    assert client.get("/").content.decode().count('lang="ja"') == 1  # kept in the session
+    assert '<html lang="ja">' in client.get("/").content.decode()  # kept in the session
 
     _choose(client, "accept_all")
     response = client.post("/language/", {"language": "es", "next": "/"})

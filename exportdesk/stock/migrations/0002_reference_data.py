@@ -52,7 +52,7 @@ RULES = [
          inspection_fee_jpy=30000,
          source="KEBS pre-export verification of conformity for used vehicles; fee is the exporter's "
                 "usual charge and must be confirmed", effective_from=date(2000, 1, 1)),
-    dict(country="RU", kind="export_ban_cc", engine_cc_above=1900,
+    dict(country="RU", kind="export_ban_cc", engine_cc_above=1900, passenger_cars_only=True,
          source="Japan METI export ban to Russia, passenger cars over 1,900 cc (2023-08-09)",
          effective_from=date(2023, 8, 9)),
     dict(country="RU", kind="export_ban_fuel", banned_fuels="hybrid,phev,electric",
