@@ -65,3 +65,14 @@ def privacy_officer(db) -> User:
 @pytest.fixture
 def admin_user(db) -> User:
     return staff("ada.admin@exporter.example", "admin")
+
+
+def ensure_reference_data() -> None:
+    """Transactional tests (browser tests) flush the database between tests, which also removes
+    the reference data the migrations loaded; load it again (idempotent) where a test needs it.
+    pytest-django runs transactional tests last, so the other tests never see the flush."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("exportdesk.stock.migrations.0002_reference_data").load(apps, None)

@@ -172,8 +172,12 @@ class CappedPaginator(Paginator):
 
 
 COUNT_CAP = 10_000
+# What a card shows and what the destination rules read (no deferred-field query per card).
 CARD_FIELDS = (
     "id",
+    "body_type",
+    "first_registration_month",
+    "manufacture_year",
     "stock_number",
     "make",
     "model",
