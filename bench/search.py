@@ -129,13 +129,14 @@ def _measure(params: dict[str, str]) -> dict[str, Any]:
         response = client.get(url)
     body = response.content.decode()
     # The page's own result query: the one that reads vehicles with LIMIT (not COUNT, not photos).
+    # The page's own result query: the one reading vehicles with LIMIT (not the count, not the
+    # prefetches, not the form's look-ups of makes and models).
     result_sql = next(
         q["sql"]
         for q in captured.captured_queries
-        if "stock_vehicle" in q["sql"]
+        if 'FROM "stock_vehicle" ' in q["sql"]
         and "LIMIT" in q["sql"].upper()
-        and "COUNT(" not in q["sql"].upper()
-        and 'FROM "stock_vehiclephoto"' not in q["sql"]
+        and not q["sql"].upper().startswith("SELECT COUNT(")
     )
     raw_ms = []
     with connection.cursor() as cursor:

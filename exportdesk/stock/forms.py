@@ -16,6 +16,7 @@ from exportdesk.stock.models import (
     Vehicle,
     VehicleStatus,
     live_vehicle_with_chassis,
+    normalise_colour,
 )
 
 
@@ -54,6 +55,9 @@ class VehicleForm(NoLabelSuffix, forms.ModelForm):
             "condition_notes": forms.Textarea(attrs={"rows": 3}),
             "features": forms.Textarea(attrs={"rows": 3}),
         }
+
+    def clean_colour(self) -> str:
+        return normalise_colour(str(self.cleaned_data["colour"]))
 
     def clean_chassis_number(self) -> str:
         chassis = str(self.cleaned_data["chassis_number"]).strip().upper()

@@ -17,7 +17,7 @@ from django.utils.text import slugify
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import audit_event_record
-from exportdesk.stock.models import Vehicle, VehicleMake, VehicleModel
+from exportdesk.stock.models import Vehicle, VehicleMake, VehicleModel, normalise_colour
 
 REQUIRED_COLUMNS = [
     "stock_number",
@@ -105,14 +105,11 @@ def _row_to_vehicle(
     if errors:
         raise ValidationError(errors)
     vehicle = existing or Vehicle(stock_number=row["stock_number"].strip())
-    for name in ("grade", "body_type", "fuel", "transmission", "drive", "steering", "colour"):
-        setattr(
-            vehicle,
-            name,
-            row[name].strip().lower()
-            if name in ("body_type", "fuel", "transmission", "drive", "steering")
-            else row[name].strip(),
-        )
+    vehicle.grade = row["grade"].strip()
+    # Codes are lower case; colours title case, as the search matches them exactly.
+    for name in ("body_type", "fuel", "transmission", "drive", "steering"):
+        setattr(vehicle, name, row[name].strip().lower())
+    vehicle.colour = normalise_colour(row["colour"])
     vehicle.chassis_number = row["chassis_number"].strip().upper()
     for name, value in values.items():
         setattr(vehicle, name, value)

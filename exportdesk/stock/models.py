@@ -253,6 +253,11 @@ class Vehicle(models.Model):
         self.status = new_status
 
 
+def normalise_colour(raw: str) -> str:
+    """ "pearl  white" and "Pearl White" are one colour: stored in title case."""
+    return " ".join(raw.split()).title()
+
+
 def live_vehicle_with_chassis(chassis: str, *, exclude_pk: int | None = None) -> Vehicle | None:
     """The vehicle in live stock (available, reserved, sold) that has this chassis number."""
     found = Vehicle.objects.filter(chassis_number=chassis, status__in=LIVE_STATUSES)

@@ -22,6 +22,7 @@ from exportdesk.stock.models import (
     VehicleMake,
     VehicleModel,
     VehiclePhoto,
+    normalise_colour,
 )
 
 PAGE_SIZES = (20, 50, 100)
@@ -235,7 +236,8 @@ def _apply(qs: QuerySet[Vehicle], data: dict[str, Any]) -> QuerySet[Vehicle]:
         if data.get(field) is not None:
             qs = qs.filter(**{lookup: data[field]})
     if data.get("colour"):
-        qs = qs.filter(colour__iexact=data["colour"].strip())
+        # Colours are stored in title case ("Pearl White"); an exact match can use its index.
+        qs = qs.filter(colour=normalise_colour(data["colour"]))
     if data.get("q"):
         qs = _keyword(qs, data["q"])
     return qs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -71,7 +72,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "querystring": query.urlencode(),
         "cards": cards_for(result.page, favourites=favourite_ids(request), verdicts=verdicts),
         "destination": destination,
-        "widen": _widen_links(request) if not result.page.paginator.count else [],
+        "widen": _widen_links(request, result.form) if not result.page.paginator.count else [],
     }
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request"
@@ -81,16 +82,26 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "stock/search.html", {**context, "panel": filter_panel(result.form)})
 
 
-def _widen_links(request: HttpRequest) -> list[tuple[str, str]]:
-    """For an empty result: one link per active filter, each dropping just that filter."""
-    form = StockSearchForm()
+def _widen_links(request: HttpRequest, form: StockSearchForm) -> list[tuple[str, str]]:
+    """For an empty result: one link per active filter, each dropping just that filter, named
+    as the visitor chose it ("Make: Toyota", "Fuel: Hybrid")."""
     links = []
-    for name, value in request.GET.items():
-        if name in ("page", "sort", "per_page") or not value or name not in form.fields:
+    cleaned = getattr(form, "cleaned_data", {})
+    for name in request.GET:
+        raw = request.GET.get(name, "")
+        if name in ("page", "sort", "per_page") or not raw or name not in form.fields:
             continue
+        field = form.fields[name]
+        value = cleaned.get(name)
+        if isinstance(field, forms.ModelChoiceField) and value is not None:
+            shown = str(value)
+        elif isinstance(field, forms.ChoiceField):
+            shown = str(dict(field.choices).get(raw, raw))  # type: ignore[arg-type]
+        else:
+            shown = raw
         query = request.GET.copy()
         del query[name]
-        links.append((f"{form.fields[name].label}: {value}", f"?{query.urlencode()}"))
+        links.append((f"{field.label}: {shown}", f"?{query.urlencode()}"))
     return links
 
 

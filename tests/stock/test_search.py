@@ -317,8 +317,9 @@ def test_a_filter_that_finds_nothing_says_so_and_offers_to_widen(client, showroo
     assert listed(response) == []
     assert "0 vehicles found" in body
     assert "No vehicle matches all of these filters." in body
-    assert "Remove “Make: toyota”" in body
-    assert "Remove “Fuel: electric”" in body
+    # Named as the visitor chose them, not by their codes.
+    assert "Remove “Make: Toyota”" in body
+    assert "Remove “Fuel: Electric”" in body
     # Each link drops just its own filter and keeps the rest (and the sort).
     assert 'href="?fuel=electric&amp;sort=price_asc"' in body
     assert 'href="?make=toyota&amp;sort=price_asc"' in body
