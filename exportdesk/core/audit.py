@@ -25,9 +25,23 @@ def _lock_chain() -> None:
     # SQLite: the IMMEDIATE transaction mode already holds the database write lock.
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def _normalise(details: dict[str, Any]) -> dict[str, Any]:
-    # Round-trip through JSON so the hash is computed over exactly what the database stores.
-    result: dict[str, Any] = json.loads(json.dumps(details, cls=DjangoJSONEncoder))
+    """Round-trip through JSON so the hash covers exactly what the database stores.
+
+    PostgreSQL's jsonb cannot hold the NUL character, so it becomes U+FFFD (the replacement
+    character) on every database alike.
+    """
+    result: dict[str, Any] = _without_nul(json.loads(json.dumps(details, cls=DjangoJSONEncoder)))
     return result
 
 

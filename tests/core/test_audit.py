@@ -134,3 +134,11 @@ def test_concurrent_writers_keep_one_unbroken_chain():
     assert AuditEvent.objects.count() == 40
     assert list(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 41))
     assert audit_chain_verify() is None
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_details_is_stored_on_every_database_and_the_chain_holds():
+    event = audit_event_record(action="odd.input", details={"name\x00": "a\x00b"})
+    event.refresh_from_db()
+    assert event.details == {"name\ufffd": "a\ufffdb"}
+    assert audit_chain_verify() is None
