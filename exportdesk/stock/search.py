@@ -159,15 +159,16 @@ class CappedPaginator(Paginator):
     exact count of a broad search would read every listed car. The cap grows with the page
     asked for, so every existing page stays reachable."""
 
-    def __init__(self, object_list: Any, per_page: int, *, cap: int) -> None:
+    def __init__(self, object_list: Any, per_page: int, *, cap: int, count_from: Any) -> None:
         super().__init__(object_list, per_page)
         self.cap = cap
+        self.count_from = count_from  # the same filters, free to use any index for counting
         self.more = False
 
     @cached_property
     def count(self) -> int:
         # Without ORDER BY, so counting can use whichever filter index is narrowest.
-        found: int = self.object_list.order_by()[: self.cap + 1].count()  # type: ignore[attr-defined]
+        found: int = self.count_from.order_by()[: self.cap + 1].count()
         self.more = found > self.cap
         return min(found, self.cap)
 
@@ -208,36 +209,35 @@ def public_vehicles() -> QuerySet[Vehicle]:
     return Vehicle.objects.filter(listed=1).prefetch_related("make", "model", first_photo)
 
 
-def _apply(qs: QuerySet[Vehicle], data: dict[str, Any]) -> QuerySet[Vehicle]:
-    exact = {
-        "make": "make",
-        "model": "model",
-        "body_type": "body_type",
-        "fuel": "fuel",
-        "transmission": "transmission",
-        "drive": "drive",
-        "steering": "steering",
-    }
-    for field, lookup in exact.items():
+def _apply(qs: QuerySet[Vehicle], data: dict[str, Any], *, for_page: bool) -> QuerySet[Vehicle]:
+    """Filter by the valid fields. For the page query (for_page) the attribute filters are
+    kept out of SQLite's index choice so it reads the sort index in order (see lookups.py);
+    makes and models keep their indexes, which also serve the newest and price sorts."""
+    exact = "noindex_exact" if for_page else "exact"
+    gte = "noindex_gte" if for_page else "gte"
+    lte = "noindex_lte" if for_page else "lte"
+    for field in ("make", "model"):
         if data.get(field):
-            qs = qs.filter(**{lookup: data[field]})
+            qs = qs.filter(**{field: data[field]})
+    for field in ("body_type", "fuel", "transmission", "drive", "steering"):
+        if data.get(field):
+            qs = qs.filter(**{f"{field}__{exact}": data[field]})
     ranges = {
-        "year_min": "first_registration_year__gte",
-        "year_max": "first_registration_year__lte",
-        "price_min": "fob_price_jpy__gte",
-        "price_max": "fob_price_jpy__lte",
-        "mileage_min": "mileage_km__gte",
-        "mileage_max": "mileage_km__lte",
-        "cc_min": "engine_cc__gte",
-        "cc_max": "engine_cc__lte",
-        "seats": "seats__gte",
+        "year_min": f"first_registration_year__{gte}",
+        "year_max": f"first_registration_year__{lte}",
+        "price_min": f"fob_price_jpy__{gte}",
+        "price_max": f"fob_price_jpy__{lte}",
+        "mileage_min": f"mileage_km__{gte}",
+        "mileage_max": f"mileage_km__{lte}",
+        "cc_min": f"engine_cc__{gte}",
+        "cc_max": f"engine_cc__{lte}",
+        "seats": f"seats__{gte}",
     }
     for field, lookup in ranges.items():
         if data.get(field) is not None:
             qs = qs.filter(**{lookup: data[field]})
     if data.get("colour"):
-        # Colours are stored in title case ("Pearl White"); an exact match can use its index.
-        qs = qs.filter(colour=normalise_colour(data["colour"]))
+        qs = qs.filter(**{f"colour__{exact}": normalise_colour(data["colour"])})
     if data.get("q"):
         qs = _keyword(qs, data["q"])
     return qs
@@ -257,7 +257,8 @@ def stock_search(params: Any) -> SearchResult:
     sort = data.get("sort") or "newest"
     per_page = data.get("per_page") or PAGE_SIZES[0]
     # Only what a card shows: fewer columns to read, and the generated column is not compiled.
-    qs = _apply(public_vehicles(), data).only(*CARD_FIELDS).order_by(*SORTS[sort])
+    qs = _apply(public_vehicles(), data, for_page=True).only(*CARD_FIELDS).order_by(*SORTS[sort])
+    count_qs = _apply(Vehicle.objects.filter(listed=1), data, for_page=False)
     requested = params.get("page", "1")
     try:
         number = int(requested)
@@ -265,7 +266,7 @@ def stock_search(params: Any) -> SearchResult:
         problems.append(str(_("Page: enter a whole number.")))
         number = 1
     cap = max(COUNT_CAP, min(number, 1_000_000) * per_page)
-    paginator = CappedPaginator(qs, per_page, cap=cap)
+    paginator = CappedPaginator(qs, per_page, cap=cap, count_from=count_qs)
     if number < 1:
         problems.append(str(_("Page: there is no page before the first one.")))
         number = 1
