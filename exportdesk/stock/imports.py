@@ -17,33 +17,17 @@ from django.utils.text import slugify
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import audit_event_record
+from exportdesk.stock.forms import VehicleForm
 from exportdesk.stock.models import Vehicle, VehicleMake, VehicleModel, normalise_colour
 
-REQUIRED_COLUMNS = [
-    "stock_number",
-    "make",
-    "model",
-    "grade",
-    "body_type",
-    "first_registration",
-    "manufacture_year",
-    "chassis_number",
-    "engine_cc",
-    "fuel",
-    "transmission",
-    "drive",
-    "steering",
-    "mileage_km",
-    "colour",
-    "seats",
-    "doors",
-    "length_mm",
-    "width_mm",
-    "height_mm",
-    "weight_kg",
-    "fob_price_jpy",
-]
 OPTIONAL_COLUMNS = ["yard_location", "features", "condition_notes"]
+# The columns are the vehicle form's fields, so a new vehicle field reaches the import too; the
+# first registration is one "2019-03" column instead of a year and a month.
+REQUIRED_COLUMNS = [
+    "first_registration" if name == "first_registration_year" else name
+    for name in VehicleForm.Meta.fields
+    if name not in OPTIONAL_COLUMNS and name != "first_registration_month"
+]
 _INTEGER_COLUMNS = [
     "manufacture_year",
     "engine_cc",
