@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "exportdesk.messaging",
     "exportdesk.stock",
     "exportdesk.sales",
+    "exportdesk.payments",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,15 @@ SITE_NAME = env_str("SITE_NAME", "Export Desk")
 INQUIRY_THROTTLE_PER_EMAIL = env_int("INQUIRY_THROTTLE_PER_EMAIL", 5, minimum=1)
 INQUIRY_THROTTLE_PER_IP = env_int("INQUIRY_THROTTLE_PER_IP", 10, minimum=1)
 INQUIRY_THROTTLE_WINDOW = env_int("INQUIRY_THROTTLE_WINDOW", 60 * 60, minimum=60)
+# Sales and payments. Japanese companies mostly start the fiscal year in April; document
+# numbers restart with each fiscal year.
+FISCAL_YEAR_START_MONTH = env_int("FISCAL_YEAR_START_MONTH", 4, minimum=1)
+PROFORMA_DUE_BUSINESS_DAYS = env_int("PROFORMA_DUE_BUSINESS_DAYS", 5, minimum=1)
+# Payment declarations the bank has not confirmed within this many days are removed.
+DECLARATION_EXPIRY_DAYS = env_int("DECLARATION_EXPIRY_DAYS", 14, minimum=1)
+SLIP_MAX_BYTES = env_int("SLIP_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# The public address of the site, printed in QR codes and links on PDFs and e-mails.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 # Stock photo uploads: largest accepted file.
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 

@@ -72,6 +72,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    @property
+    def customer_number(self) -> str:
+        """What customers quote on transfers and calls: "C000042"."""
+        return f"C{self.pk:06d}"
+
     def get_full_name(self) -> str:
         return self.name
 

@@ -43,9 +43,9 @@ def vehicle_save(*, vehicle: Vehicle, actor: User, changed: list[str] | None = N
     return vehicle
 
 
-def vehicle_status_change(*, vehicle: Vehicle, new_status: str, actor: User) -> Vehicle:
+def vehicle_status_change(*, vehicle: Vehicle, new_status: str, actor: User | None) -> Vehicle:
     """Move a vehicle through its life (available → reserved → sold → shipped); raises
-    InvalidTransition for a move the business does not allow."""
+    InvalidTransition for a move the business does not allow. `actor` None is a system job."""
     with transaction.atomic():
         locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         old = locked.status
