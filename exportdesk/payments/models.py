@@ -17,8 +17,6 @@ from django.utils.translation import gettext_lazy as _
 from exportdesk.core.models import AppendOnlyModel
 from exportdesk.sales.models import BankAccount, Order
 
-AMOUNT = {"max_digits": 16, "decimal_places": 3}
-
 
 class PaymentSettings(models.Model):
     """Accounting's matching knobs; one row."""
@@ -126,7 +124,7 @@ class JournalLine(AppendOnlyModel):
 
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="lines")
-    amount = models.DecimalField(**AMOUNT)
+    amount = models.DecimalField(max_digits=16, decimal_places=3)
 
     class Meta:
         ordering = ["id"]
@@ -181,11 +179,11 @@ class BankStatement(models.Model):
     sequence = models.CharField(max_length=30, blank=True)
     currency = models.CharField(max_length=3)
     opening_date = models.DateField()
-    opening_balance = models.DecimalField(**AMOUNT)
+    opening_balance = models.DecimalField(max_digits=16, decimal_places=3)
     closing_date = models.DateField()
-    closing_balance = models.DecimalField(**AMOUNT)
+    closing_balance = models.DecimalField(max_digits=16, decimal_places=3)
     entry_count = models.PositiveIntegerField()
-    difference = models.DecimalField(**AMOUNT)
+    difference = models.DecimalField(max_digits=16, decimal_places=3)
     # Accepted although opening + entries != closing: accounting must look at it again.
     needs_review = models.BooleanField(default=False)
     # Hash of the statement's content: the same statement imported twice is recognised.
@@ -222,7 +220,9 @@ class BankTransaction(models.Model):
     bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
     booking_date = models.DateField(db_index=True)
     value_date = models.DateField(null=True, blank=True)
-    amount = models.DecimalField(**AMOUNT, help_text="Credits positive, debits negative")
+    amount = models.DecimalField(
+        max_digits=16, decimal_places=3, help_text="Credits positive, debits negative"
+    )
     currency = models.CharField(max_length=3)
     bank_reference = models.CharField(max_length=100, blank=True)
     customer_reference = models.CharField(max_length=100, blank=True)
@@ -302,7 +302,7 @@ class PaymentDeclaration(models.Model):
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payment_declarations"
     )
-    amount = models.DecimalField(_("amount"), **AMOUNT)
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=3)
     currency = models.CharField(_("currency"), max_length=3)
     paid_on = models.DateField(_("date of the transfer"))
     payer_name = models.CharField(_("payer name"), max_length=150)
@@ -343,9 +343,15 @@ class Deposit(models.Model):
         PaymentDeclaration, null=True, blank=True, on_delete=models.PROTECT, related_name="deposit"
     )
     currency = models.CharField(max_length=3)
-    received = models.DecimalField(**AMOUNT, help_text="What reached our bank")
-    bank_charge = models.DecimalField(**AMOUNT, default=0, help_text="Intermediary fees we absorb")
-    amount = models.DecimalField(**AMOUNT, help_text="Credited to the customer")
+    received = models.DecimalField(
+        max_digits=16, decimal_places=3, help_text="What reached our bank"
+    )
+    bank_charge = models.DecimalField(
+        max_digits=16, decimal_places=3, default=0, help_text="Intermediary fees we absorb"
+    )
+    amount = models.DecimalField(
+        max_digits=16, decimal_places=3, help_text="Credited to the customer"
+    )
     payer_name = models.CharField(max_length=200, blank=True)
     payer_account = models.CharField(max_length=60, blank=True)
     # Paid by someone other than the customer: held until accounting has checked why.
@@ -388,8 +394,12 @@ class Allocation(models.Model):
 
     deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="allocations")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="allocations")
-    amount = models.DecimalField(**AMOUNT, help_text="Taken from the deposit, in its currency")
-    order_amount = models.DecimalField(**AMOUNT, help_text="Paid on the order, in its currency")
+    amount = models.DecimalField(
+        max_digits=16, decimal_places=3, help_text="Taken from the deposit, in its currency"
+    )
+    order_amount = models.DecimalField(
+        max_digits=16, decimal_places=3, help_text="Paid on the order, in its currency"
+    )
     fx_rate = models.DecimalField(
         max_digits=18, decimal_places=8, default=1, help_text="Order currency per deposit unit"
     )
@@ -432,7 +442,7 @@ class Refund(models.Model):
         PAID = "paid", _("Paid")
 
     deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="refunds")
-    amount = models.DecimalField(**AMOUNT)
+    amount = models.DecimalField(max_digits=16, decimal_places=3)
     currency = models.CharField(max_length=3)
     to_name = models.CharField(max_length=200)
     to_account = models.CharField(max_length=60)
