@@ -1,7 +1,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ("search",)
+BENCHMARKS = ("search", "reconcile")
 
 
 def main() -> None:

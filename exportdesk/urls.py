@@ -4,11 +4,14 @@ from django.urls import include, path
 urlpatterns = [
     path("backoffice/admin/", admin.site.urls),
     path("backoffice/stock/", include("exportdesk.stock.backoffice_urls")),
+    path("backoffice/sales/", include("exportdesk.sales.backoffice_urls")),
+    path("backoffice/payments/", include("exportdesk.payments.backoffice_urls")),
     path("backoffice/", include("exportdesk.accounts.backoffice_urls")),
     path("", include("exportdesk.privacy.urls")),
     path("", include("exportdesk.messaging.urls")),
     path("", include("exportdesk.stock.urls")),
     path("", include("exportdesk.sales.urls")),
+    path("", include("exportdesk.payments.urls")),
     path("", include("exportdesk.accounts.urls")),
     path("", include("exportdesk.core.urls")),
 ]

@@ -5,12 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import wraps
-from io import BytesIO
 from typing import Any
 
 import pyotp
-import qrcode
-import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -19,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from exportdesk.accounts.models import StaffTOTPDevice, User
+from exportdesk.core.qr import qr_svg
 
 _SESSION_KEY = "staff_otp_verified_at"
 _STEP_SECONDS = 30
@@ -49,10 +47,7 @@ def totp_provisioning_uri(device: StaffTOTPDevice) -> str:
 
 
 def totp_qr_svg(uri: str) -> str:
-    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    buffer = BytesIO()
-    image.save(buffer)
-    return buffer.getvalue().decode()
+    return qr_svg(uri)
 
 
 def totp_check(*, device: StaffTOTPDevice, code: str, at: float | None = None) -> bool:

@@ -244,8 +244,6 @@ def _own_profile(user: Any) -> CustomerProfile | None:
 # Sections of My Page that later parts of Export Desk fill; they exist now so links never 404.
 MYPAGE_SECTIONS = {
     "bids": gettext_lazy("Bids"),
-    "payments": gettext_lazy("Payments"),
-    "payment-history": gettext_lazy("Payment history"),
 }
 
 

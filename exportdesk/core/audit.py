@@ -45,6 +45,20 @@ def _normalise(details: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+@dataclass(frozen=True)
+class AuditDraft:
+    """One event to append, for `audit_events_record` (many events under one lock)."""
+
+    action: str
+    actor: Any = None
+    obj: Model | None = None
+    object_type: str = ""
+    object_id: str = ""
+    subject_id: int | None = None
+    ip_address: str | None = None
+    details: dict[str, Any] | None = None
+
+
 def audit_event_record(
     *,
     action: str,
@@ -57,26 +71,40 @@ def audit_event_record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event; call inside the transaction of the change it describes."""
+    draft = AuditDraft(action, actor, obj, object_type, object_id, subject_id, ip_address, details)
+    return audit_events_record([draft])[0]
+
+
+def audit_events_record(drafts: list[AuditDraft]) -> list[AuditEvent]:
+    """Append events in order, chained, with one lock and one insert (bulk operations such as a
+    bank statement confirming thousands of payments)."""
     with transaction.atomic():
         _lock_chain()
         last = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
-        event = AuditEvent(
-            seq=(last.seq + 1) if last else 1,
-            created_at=timezone.now(),
-            actor_id=getattr(actor, "pk", None) if actor is not None else None,
-            actor_label=_actor_label(actor),
-            action=action,
-            object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
-            object_id=object_id or (str(obj.pk) if obj is not None else ""),
-            subject_id=subject_id,
-            ip_address=ip_address,
-            details=_normalise(details or {}),
-            prev_hash=last.hash if last else GENESIS_HASH,
-        )
-        # Microseconds survive every backend; keep the hashed value identical to the stored one.
-        event.hash = event.compute_hash()
-        event.save()
-        return event
+        seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+        now = timezone.now()
+        events = []
+        for draft in drafts:
+            seq += 1
+            obj = draft.obj
+            event = AuditEvent(
+                seq=seq,
+                created_at=now,
+                actor_id=getattr(draft.actor, "pk", None) if draft.actor is not None else None,
+                actor_label=_actor_label(draft.actor),
+                action=draft.action,
+                object_type=draft.object_type or (obj._meta.label_lower if obj is not None else ""),
+                object_id=draft.object_id or (str(obj.pk) if obj is not None else ""),
+                subject_id=draft.subject_id,
+                ip_address=draft.ip_address,
+                details=_normalise(draft.details or {}),
+                prev_hash=prev_hash,
+            )
+            # Microseconds survive every backend; keep the hashed value identical to the stored one.
+            event.hash = prev_hash = event.compute_hash()
+            events.append(event)
+        AuditEvent.objects.bulk_create(events)
+        return events
 
 
 def _actor_label(actor: Any) -> str:

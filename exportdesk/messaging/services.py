@@ -21,7 +21,35 @@ def contact_event_record(
     visible_to_customer: bool = True,
 ) -> ContactEvent:
     """Add one entry to a customer's contact history (call inside the change's transaction)."""
-    return ContactEvent.objects.create(
+    event = contact_event_build(
+        email=email,
+        kind=kind,
+        direction=direction,
+        subject=subject,
+        body=body,
+        customer=customer,
+        staff=staff,
+        source=source,
+        visible_to_customer=visible_to_customer,
+    )
+    event.save()
+    return event
+
+
+def contact_event_build(
+    *,
+    email: str,
+    kind: str,
+    direction: str,
+    subject: str,
+    body: str = "",
+    customer: User | None = None,
+    staff: User | None = None,
+    source: Model | None = None,
+    visible_to_customer: bool = True,
+) -> ContactEvent:
+    """An unsaved entry, for services that write many at once with `bulk_create`."""
+    return ContactEvent(
         customer=customer,
         email=normalise_email(email),
         kind=kind,

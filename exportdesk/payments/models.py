@@ -336,11 +336,15 @@ class Deposit(models.Model):
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deposits"
     )
-    transaction = models.OneToOneField(
-        BankTransaction, on_delete=models.PROTECT, related_name="deposit"
+    transaction = models.ForeignKey(
+        BankTransaction, on_delete=models.PROTECT, related_name="deposits"
     )
-    declaration = models.OneToOneField(
-        PaymentDeclaration, null=True, blank=True, on_delete=models.PROTECT, related_name="deposit"
+    declaration = models.ForeignKey(
+        PaymentDeclaration,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deposits",
     )
     currency = models.CharField(max_length=3)
     received = models.DecimalField(
@@ -373,6 +377,20 @@ class Deposit(models.Model):
 
     class Meta:
         ordering = ["-confirmed_at", "-id"]
+        # A reversed confirmation stays as history; only one live deposit per credit and
+        # per declaration.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction"],
+                condition=models.Q(reversed_at__isnull=True),
+                name="one_live_deposit_per_credit",
+            ),
+            models.UniqueConstraint(
+                fields=["declaration"],
+                condition=models.Q(reversed_at__isnull=True),
+                name="one_live_deposit_per_declaration",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Deposit {self.pk}: {self.currency} {self.amount}"

@@ -1,14 +1,27 @@
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.personal_data import (
+    ACCOUNTING_HOLD,
     DataCategory,
     ErasureAction,
     LegalBasis,
     PersonalField,
     Purpose,
+    Text,
     declare,
+    declare_no_personal_data,
 )
-from exportdesk.sales.models import Inquiry, InquiryReply
+from exportdesk.sales.models import (
+    BankAccount,
+    BankAccountChange,
+    DocumentSequence,
+    Inquiry,
+    InquiryReply,
+    Invoice,
+    Order,
+    Proforma,
+    ProformaLine,
+)
 
 _INQUIRY_RETENTION = _(
     "3 years after the last contact, or erased with the account; sooner on request"
@@ -61,4 +74,103 @@ declare(
         "sent_at": _inquiry(DataCategory.COMMUNICATION),
     },
     not_personal=["id", "inquiry", "staff"],
+)
+
+
+# --- Proformas, orders, invoices: accounting records kept 7 years -------------------------------
+
+_ACCOUNTING_RETENTION = _("7 years after the end of the fiscal year (Corporation Tax Act)")
+
+
+def _accounting(category: DataCategory, source: Text = "") -> PersonalField:
+    return PersonalField(
+        category,
+        purposes=(Purpose.SALES, Purpose.PAYMENTS, Purpose.LEGAL_COMPLIANCE),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        erasure=ErasureAction.HOLD,
+        hold=ACCOUNTING_HOLD,
+        retention=_ACCOUNTING_RETENTION,
+        source=source or "the person",
+    )
+
+
+declare(
+    Proforma,
+    description=_("Proforma invoices we issued to you"),
+    subject="customer",
+    personal={
+        "customer": _accounting(DataCategory.IDENTITY),
+        "destination_country": _accounting(DataCategory.TRANSACTION),
+        "port": _accounting(DataCategory.TRANSACTION),
+        "total": _accounting(DataCategory.TRANSACTION),
+        "notes": _accounting(DataCategory.TRANSACTION, _("written by our staff")),
+        "issued_at": _accounting(DataCategory.TRANSACTION),
+    },
+    not_personal=[
+        "id",
+        "number",
+        "fiscal_year",
+        "verification_code",
+        "incoterm",
+        "currency",
+        "jpy_rate",
+        "rate_date",
+        "due_date",
+        "bank_account",
+        "bank_details",
+        "status",
+        "issued_by",
+        "closed_at",
+    ],
+)
+declare(
+    ProformaLine,
+    description=_("The lines of your proforma invoices"),
+    subject="proforma__customer",
+    personal={
+        "vehicle": _accounting(DataCategory.TRANSACTION),
+        "description": _accounting(DataCategory.TRANSACTION),
+        "amount": _accounting(DataCategory.TRANSACTION),
+    },
+    not_personal=["id", "proforma", "position", "kind"],
+)
+declare(
+    Order,
+    description=_("Your orders"),
+    subject="customer",
+    personal={
+        "customer": _accounting(DataCategory.IDENTITY),
+        "total": _accounting(DataCategory.TRANSACTION),
+        "created_at": _accounting(DataCategory.TRANSACTION),
+        "paid_at": _accounting(DataCategory.TRANSACTION),
+    },
+    not_personal=["id", "number", "proforma", "currency", "status"],
+)
+declare(
+    Invoice,
+    description=_("Commercial invoices for your paid orders"),
+    subject="order__customer",
+    personal={
+        "order": _accounting(DataCategory.TRANSACTION),
+        "total": _accounting(DataCategory.TRANSACTION),
+        "issued_at": _accounting(DataCategory.TRANSACTION),
+    },
+    not_personal=[
+        "id",
+        "number",
+        "fiscal_year",
+        "verification_code",
+        "currency",
+        "bank_details",
+    ],
+)
+declare_no_personal_data(
+    BankAccount, description=_("The exporter's own bank accounts printed on invoices")
+)
+declare_no_personal_data(
+    BankAccountChange,
+    description=_("Proposed changes to the exporter's bank accounts (staff only)"),
+)
+declare_no_personal_data(
+    DocumentSequence, description=_("The last document number used per fiscal year")
 )

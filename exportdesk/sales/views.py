@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,9 +11,25 @@ from django.utils.translation import gettext as _
 
 from exportdesk.accounts.models import User
 from exportdesk.accounts.otp import staff_required
-from exportdesk.sales.forms import InquiryForm, ReplyForm
-from exportdesk.sales.models import Inquiry
-from exportdesk.sales.services import InquiryDraft, InquiryRefused, inquiry_reply, inquiry_submit
+from exportdesk.sales.documents import (
+    Document,
+    document_context,
+    document_pdf,
+    invoice_document,
+    proforma_document,
+)
+from exportdesk.sales.forms import InquiryForm, ReplyForm, VerifyForm
+from exportdesk.sales.models import Inquiry, Invoice, Order, Proforma
+from exportdesk.sales.numbers import verification_code_normalise
+from exportdesk.sales.selectors import verification_result
+from exportdesk.sales.services import (
+    InquiryDraft,
+    InquiryRefused,
+    ProformaRefused,
+    inquiry_reply,
+    inquiry_submit,
+    proforma_accept,
+)
 from exportdesk.stock.destination import destination_for
 from exportdesk.stock.search import public_vehicles
 
@@ -91,3 +108,123 @@ def inquiry_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {"inquiry": item, "replies": item.replies.select_related("staff"), "form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- Customer: proformas and invoices -----------------------------------------------------------
+
+
+def _own_proforma(request: HttpRequest, number: str) -> Proforma:
+    # Another customer's number answers 404, exactly like a number that does not exist.
+    return get_object_or_404(
+        Proforma.objects.select_related("port", "customer"), number=number, customer=request.user
+    )
+
+
+def _own_invoice(request: HttpRequest, number: str) -> Invoice:
+    return get_object_or_404(
+        Invoice.objects.select_related("order__proforma__port"),
+        number=number,
+        order__customer=request.user,
+    )
+
+
+def _pdf_response(document: Document, language: str) -> HttpResponse:
+    response = HttpResponse(
+        document_pdf(document, language=language), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def my_invoices(request: HttpRequest) -> HttpResponse:
+    proformas = Proforma.objects.filter(customer=_customer(request)).select_related("port")
+    invoices = Invoice.objects.filter(order__customer=_customer(request)).select_related("order")
+    return render(
+        request,
+        "sales/my_invoices.html",
+        {"proformas": proformas, "invoices": invoices, "section": "invoices"},
+    )
+
+
+@login_required
+def my_proforma(request: HttpRequest, number: str) -> HttpResponse:
+    proforma = _own_proforma(request, number)
+    if request.method == "POST":
+        try:
+            placed = proforma_accept(proforma=proforma, customer=_customer(request))
+        except ProformaRefused as refused:
+            for reason in refused.reasons:
+                messages.error(request, reason)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Thank you. Your order number is %(number)s; you can now pay and declare the payment."
+                )
+                % {"number": placed.number},
+            )
+        return redirect("sales:my_proforma", number=proforma.number)
+    order = Order.objects.filter(proforma=proforma).first()
+    return render(
+        request,
+        "sales/my_proforma.html",
+        {**document_context(proforma_document(proforma)), "order": order, "section": "invoices"},
+    )
+
+
+@login_required
+def my_proforma_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    return _pdf_response(proforma_document(_own_proforma(request, number)), request.LANGUAGE_CODE)
+
+
+@login_required
+def my_invoice(request: HttpRequest, number: str) -> HttpResponse:
+    invoice = _own_invoice(request, number)
+    return render(
+        request,
+        "sales/my_invoice.html",
+        {**document_context(invoice_document(invoice)), "section": "invoices"},
+    )
+
+
+@login_required
+def my_invoice_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    return _pdf_response(invoice_document(_own_invoice(request, number)), request.LANGUAGE_CODE)
+
+
+def _customer(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+# --- Public: is this invoice genuine? -----------------------------------------------------------
+
+
+def verify(request: HttpRequest) -> HttpResponse:
+    form = VerifyForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        code = verification_code_normalise(form.cleaned_data["code"])
+        if code:
+            return redirect("sales:verify_code", code=code)
+        form.add_error("code", _("A verification code has 12 letters and digits."))
+    return render(request, "sales/verify.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def verify_code(request: HttpRequest, code: str) -> HttpResponse:
+    """What the QR code opens: the genuine amount, due date and our bank account for that code,
+    and nothing about the customer. An unknown or altered code says so plainly."""
+    normalised = verification_code_normalise(code)
+    document: Proforma | Invoice | None = None
+    if normalised:
+        document = (
+            Proforma.objects.filter(verification_code=normalised).first()
+            or Invoice.objects.filter(verification_code=normalised).first()
+        )
+    context: dict[str, Any] = {"code": code, "form": VerifyForm(initial={"code": code})}
+    if document is not None:
+        context["result"] = verification_result(document)
+    response = render(request, "sales/verify_result.html", context, status=200 if document else 404)
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,410 @@
+"""Bank statement import: parse, check, store once, suggest matches, confirm the sure ones.
+
+An import is atomic: every statement in the file is parsed and checked before anything is
+written, and a refusal writes nothing. The same file, or a statement overlapping one already
+imported, adds nothing twice: statements and entries carry content fingerprints that the
+database keeps unique per bank account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from exportdesk.accounts.models import User
+from exportdesk.core.audit import audit_event_record
+from exportdesk.core.money import ZERO
+from exportdesk.payments.matching import CreditFacts, Matcher, matcher_load
+from exportdesk.payments.models import (
+    BankStatement,
+    BankTransaction,
+    MatchSuggestion,
+    PaymentDeclaration,
+    PaymentSettings,
+    StatementImport,
+)
+from exportdesk.payments.services import Confirmation, credits_confirm
+from exportdesk.payments.statements import (
+    CsvMapping,
+    ParsedEntry,
+    ParsedStatement,
+    StatementFormatError,
+    detect_format,
+    parse_statement_file,
+)
+from exportdesk.sales.models import BankAccount
+
+
+class StatementRefused(Exception):
+    """The file cannot be imported as it is; `summary` still describes what was read."""
+
+    def __init__(self, message: str, summary: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary or {}
+
+
+@dataclass
+class ImportResult:
+    summary: dict[str, Any]
+    statement_import: StatementImport | None = None
+    confirmed: int = 0
+    suggested: int = 0
+    unbalanced: list[ParsedStatement] = field(default_factory=list)
+
+
+def _identification(value: str) -> str:
+    return "".join(value.split()).upper()
+
+
+def _statement_summary(statement: ParsedStatement) -> dict[str, Any]:
+    return {
+        "account": statement.account_identification,
+        "reference": statement.statement_reference,
+        "sequence": statement.sequence,
+        "currency": statement.currency,
+        "opening_date": statement.opening_date.isoformat(),
+        "opening_balance": str(statement.opening_balance),
+        "closing_date": statement.closing_date.isoformat(),
+        "closing_balance": str(statement.closing_balance),
+        "entries": len(statement.entries),
+        "balanced": statement.balanced,
+        "difference": str(statement.difference),
+    }
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def _entry_key(entry: ParsedEntry) -> tuple[object, ...]:
+    return (
+        entry.booking_date,
+        entry.value_date,
+        entry.amount,
+        entry.currency,
+        entry.bank_reference,
+        entry.customer_reference,
+        entry.remittance,
+        entry.counterparty_name,
+        entry.counterparty_account,
+    )
+
+
+def _statement_fingerprint(statement: ParsedStatement) -> str:
+    return _fingerprint(
+        _identification(statement.account_identification),
+        statement.statement_reference,
+        statement.sequence,
+        statement.opening_date,
+        statement.opening_balance,
+        statement.closing_date,
+        statement.closing_balance,
+        *(_entry_key(e) for e in statement.entries),
+    )
+
+
+def _entry_fingerprints(statement: ParsedStatement) -> list[str]:
+    """Identical entries within one statement (two equal transfers the same day) are told apart
+    by their occurrence number; the same entry in an overlapping statement gets the same one."""
+    seen: Counter[tuple[object, ...]] = Counter()
+    prints = []
+    for entry in statement.entries:
+        key = _entry_key(entry)
+        prints.append(_fingerprint(*key, seen[key]))
+        seen[key] += 1
+    return prints
+
+
+def statements_parse(
+    *, data: bytes, bank_account: BankAccount | None, fmt: str | None = None
+) -> tuple[str, list[ParsedStatement]]:
+    """Parse and check a file against the account it is imported into."""
+    fmt = fmt or detect_format(data)
+    mapping = None
+    if fmt == "csv":
+        stored = getattr(bank_account, "csv_mapping", None) if bank_account else None
+        if stored is None:
+            raise StatementFormatError(
+                "", _("A CSV statement needs the bank account's column mapping; set it up first.")
+            )
+        mapping = CsvMapping.from_dict(stored.mapping)
+    statements = parse_statement_file(data, fmt=fmt, csv_mapping=mapping)
+    if not statements:
+        raise StatementFormatError("", _("The file holds no statement."))
+    return fmt, statements
+
+
+def _account_check(statements: list[ParsedStatement], bank_account: BankAccount) -> None:
+    expected = _identification(bank_account.statement_identification)
+    for statement in statements:
+        found = _identification(statement.account_identification)
+        if expected and found and found != expected:
+            raise StatementRefused(
+                _("%(where)s is a statement of account %(found)s, not of %(code)s (%(expected)s).")
+                % {
+                    "where": statement.location,
+                    "found": statement.account_identification,
+                    "code": bank_account.code,
+                    "expected": bank_account.statement_identification,
+                }
+            )
+        if statement.currency != bank_account.currency:
+            raise StatementRefused(
+                _("%(where)s is in %(found)s; account %(code)s is in %(currency)s.")
+                % {
+                    "where": statement.location,
+                    "found": statement.currency,
+                    "code": bank_account.code,
+                    "currency": bank_account.currency,
+                }
+            )
+
+
+def _summary(
+    fmt: str, file_name: str, statements: list[ParsedStatement], *, dry_run: bool
+) -> dict[str, Any]:
+    credits = [e for s in statements for e in s.entries if e.amount > 0]
+    debits = [e for s in statements for e in s.entries if e.amount < 0]
+    return {
+        "file": file_name,
+        "format": fmt,
+        "dry_run": dry_run,
+        "statements": [_statement_summary(s) for s in statements],
+        "credits": len(credits),
+        "credit_total": str(sum((e.amount for e in credits), ZERO)),
+        "debits": len(debits),
+        "debit_total": str(-sum((e.amount for e in debits), ZERO)),
+        "duplicates_skipped": 0,
+        "imported": 0,
+        "auto_confirmed": 0,
+        "suggested": 0,
+        "unbalanced_accepted": 0,
+    }
+
+
+def _unbalanced_message(unbalanced: list[ParsedStatement]) -> str:
+    parts = [
+        _(
+            "%(where)s (%(account)s, %(opening)s to %(closing)s) is off by %(difference)s %(currency)s"
+        )
+        % {
+            "where": s.location,
+            "account": s.account_identification,
+            "opening": s.opening_date,
+            "closing": s.closing_date,
+            "difference": s.difference,
+            "currency": s.currency,
+        }
+        for s in unbalanced
+    ]
+    return (
+        _("Opening balance plus entries does not equal the closing balance: ")
+        + "; ".join(parts)
+        + ". "
+        + _("The file may be misread or damaged; import it only if you accept it for review.")
+    )
+
+
+def statement_import(
+    *,
+    data: bytes,
+    file_name: str,
+    bank_account: BankAccount | None,
+    actor: User | None,
+    fmt: str | None = None,
+    accept_unbalanced: bool = False,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import a statement file into `bank_account` (or only check it when `dry_run`).
+
+    Raises StatementFormatError for a file that cannot be read and StatementRefused for one that
+    must not be imported (another account, unbalanced without acceptance)."""
+    fmt, statements = statements_parse(data=data, bank_account=bank_account, fmt=fmt)
+    summary = _summary(fmt, file_name, statements, dry_run=dry_run)
+    unbalanced = [s for s in statements if not s.balanced]
+    if bank_account is not None:
+        _account_check(statements, bank_account)
+    if unbalanced and not accept_unbalanced:
+        raise StatementRefused(_unbalanced_message(unbalanced), summary)
+    if dry_run:
+        return ImportResult(summary=summary, unbalanced=unbalanced)
+    if bank_account is None:
+        raise StatementRefused(_("Choose the bank account the statement belongs to."), summary)
+    with transaction.atomic():
+        record = StatementImport.objects.create(
+            bank_account=bank_account,
+            file_name=file_name[:200],
+            sha256=hashlib.sha256(data).hexdigest(),
+            file_format=fmt,
+            imported_by=actor,
+            imported_at=timezone.now(),
+        )
+        new_credits = _store(record, statements, summary)
+        result = ImportResult(summary=summary, statement_import=record, unbalanced=unbalanced)
+        _match(new_credits, result, actor)
+        record.summary = summary
+        record.save(update_fields=["summary"])
+        audit_event_record(
+            action="statement.imported",
+            actor=actor,
+            obj=record,
+            details={k: v for k, v in summary.items() if k != "statements"},
+        )
+    return result
+
+
+def _store(
+    record: StatementImport, statements: list[ParsedStatement], summary: dict[str, Any]
+) -> list[BankTransaction]:
+    """Write the statements and entries not seen before; return the new credits."""
+    account = record.bank_account
+    known_statements = set(
+        BankStatement.objects.filter(bank_account=account).values_list("fingerprint", flat=True)
+    )
+    new_credits: list[BankTransaction] = []
+    for parsed, part in zip(statements, summary["statements"], strict=True):
+        fingerprint = _statement_fingerprint(parsed)
+        if fingerprint in known_statements:
+            part["duplicate"] = True
+            summary["duplicates_skipped"] += len(parsed.entries)
+            continue
+        known_statements.add(fingerprint)
+        part["duplicate"] = False
+        statement = BankStatement.objects.create(
+            statement_import=record,
+            bank_account=account,
+            account_identification=parsed.account_identification[:60],
+            reference=parsed.statement_reference[:60],
+            sequence=parsed.sequence[:30],
+            currency=parsed.currency,
+            opening_date=parsed.opening_date,
+            opening_balance=parsed.opening_balance,
+            closing_date=parsed.closing_date,
+            closing_balance=parsed.closing_balance,
+            entry_count=len(parsed.entries),
+            difference=parsed.difference,
+            needs_review=not parsed.balanced,
+            fingerprint=fingerprint,
+        )
+        summary["unbalanced_accepted"] += int(not parsed.balanced)
+        prints = _entry_fingerprints(parsed)
+        seen = set(
+            BankTransaction.objects.filter(
+                bank_account=account, fingerprint__in=prints
+            ).values_list("fingerprint", flat=True)
+        )
+        rows = [
+            _transaction(statement, entry, fp)
+            for entry, fp in zip(parsed.entries, prints, strict=True)
+            if fp not in seen
+        ]
+        summary["duplicates_skipped"] += len(parsed.entries) - len(rows)
+        summary["imported"] += len(rows)
+        BankTransaction.objects.bulk_create(rows, batch_size=2000)
+        new_credits += [row for row in rows if row.amount > 0]
+    return new_credits
+
+
+def _transaction(statement: BankStatement, entry: ParsedEntry, fingerprint: str) -> BankTransaction:
+    # Debits are the exporter's own payments (suppliers, refunds); they need no matching.
+    status = (
+        BankTransaction.Status.UNMATCHED if entry.amount > 0 else BankTransaction.Status.IGNORED
+    )
+    return BankTransaction(
+        statement=statement,
+        bank_account=statement.bank_account,
+        booking_date=entry.booking_date,
+        value_date=entry.value_date,
+        amount=entry.amount,
+        currency=entry.currency,
+        bank_reference=entry.bank_reference[:100],
+        customer_reference=entry.customer_reference[:100],
+        remittance=entry.remittance,
+        counterparty_name=entry.counterparty_name[:200],
+        counterparty_account=entry.counterparty_account[:60],
+        transaction_code=entry.transaction_code[:40],
+        fingerprint=fingerprint,
+        status=status,
+        ignored_reason="" if entry.amount > 0 else "outgoing payment",
+    )
+
+
+def credit_facts(txn: BankTransaction) -> CreditFacts:
+    return CreditFacts(
+        key=txn.pk,
+        amount=txn.amount,
+        currency=txn.currency,
+        booking_date=txn.booking_date,
+        text=f"{txn.remittance} {txn.customer_reference}".strip(),
+        payer_name=txn.counterparty_name,
+        payer_account=txn.counterparty_account,
+    )
+
+
+def _match(credits: list[BankTransaction], result: ImportResult, actor: User | None) -> None:
+    """Suggest candidates for every new credit; confirm the sure ones if accounting allows."""
+    if not credits:
+        return
+    settings_row = PaymentSettings.current()
+    matcher = matcher_load()
+    suggestions: list[MatchSuggestion] = []
+    confirmations: list[Confirmation] = []
+    for txn in credits:
+        ranked = matcher.suggest(credit_facts(txn))
+        suggestions += suggestion_rows(txn, ranked)
+        if not settings_row.auto_confirm:
+            continue
+        chosen = matcher.decide(
+            ranked,
+            threshold=settings_row.auto_confirm_threshold,
+            margin=settings_row.auto_confirm_margin,
+        )
+        if chosen is not None and chosen.candidate.currency == txn.currency:
+            confirmations.append(_confirmation_of(txn, chosen, matcher))
+    MatchSuggestion.objects.bulk_create(suggestions, batch_size=2000)
+    deposits = credits_confirm(confirmations=confirmations, actor=None)
+    result.confirmed = len(deposits)
+    result.suggested = len({s.transaction_id for s in suggestions})
+    result.summary["auto_confirmed"] = result.confirmed
+    result.summary["suggested"] = result.suggested
+
+
+def suggestion_rows(txn: BankTransaction, ranked: list[Any]) -> list[MatchSuggestion]:
+    return [
+        MatchSuggestion(
+            transaction=txn,
+            rank=rank,
+            score=s.score,
+            customer_id=s.candidate.customer_id,
+            declaration_id=s.candidate.declaration_id,
+            order_id=s.candidate.order_ids[0] if len(s.candidate.order_ids) == 1 else None,
+            reasons=[str(r) for r in s.reasons],
+            third_party=s.third_party,
+        )
+        for rank, s in enumerate(ranked, start=1)
+    ]
+
+
+def _confirmation_of(txn: BankTransaction, chosen: Any, matcher: Matcher) -> Confirmation:
+    matcher.consume(chosen.candidate)
+    declaration = (
+        PaymentDeclaration(
+            pk=chosen.candidate.declaration_id, customer_id=chosen.candidate.customer_id
+        )
+        if chosen.candidate.declaration_id
+        else None
+    )
+    return Confirmation(
+        transaction=txn,
+        customer=User(pk=chosen.candidate.customer_id),
+        declaration=declaration,
+        bank_charge=Decimal(chosen.bank_charge),
+        third_party=chosen.third_party,
+    )
