@@ -392,7 +392,19 @@ def child(orders: int, credits: int, out: Path) -> None:
         cursor.execute("ANALYZE")
     generated = time.perf_counter() - t0
     t1 = time.perf_counter()
-    result = statement_import(data=data, file_name="bench.sta", bank_account=account, actor=None)
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        with cProfile.Profile() as profile:
+            result = statement_import(
+                data=data, file_name="bench.sta", bank_account=account, actor=None
+            )
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    else:
+        result = statement_import(
+            data=data, file_name="bench.sta", bank_account=account, actor=None
+        )
     imported = time.perf_counter() - t1
     t2 = time.perf_counter()
     again = statement_import(data=data, file_name="bench.sta", bank_account=account, actor=None)

@@ -358,16 +358,20 @@ def _match(credits: list[BankTransaction], result: ImportResult, actor: User | N
     confirmations: list[Confirmation] = []
     for txn in credits:
         ranked = matcher.suggest(credit_facts(txn))
-        suggestions += suggestion_rows(txn, ranked)
-        if not settings_row.auto_confirm:
-            continue
-        chosen = matcher.decide(
-            ranked,
-            threshold=settings_row.auto_confirm_threshold,
-            margin=settings_row.auto_confirm_margin,
+        chosen = (
+            matcher.decide(
+                ranked,
+                threshold=settings_row.auto_confirm_threshold,
+                margin=settings_row.auto_confirm_margin,
+            )
+            if settings_row.auto_confirm
+            else None
         )
         if chosen is not None and chosen.candidate.currency == txn.currency:
             confirmations.append(_confirmation_of(txn, chosen, matcher))
+        else:
+            # Only what waits for a person needs its suggestions kept.
+            suggestions += suggestion_rows(txn, ranked)
     MatchSuggestion.objects.bulk_create(suggestions, batch_size=2000)
     deposits = credits_confirm(confirmations=confirmations, actor=None)
     result.confirmed = len(deposits)

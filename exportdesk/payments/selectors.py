@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
 
 from exportdesk.accounts.models import User
 from exportdesk.core.money import ZERO
@@ -162,7 +163,12 @@ def customer_statement(
     for line in period:
         running -= line.amount
         rows.append(
-            StatementLine(line.entry.created_at.date(), line.entry.memo, -line.amount, running)
+            StatementLine(
+                timezone.localtime(line.entry.created_at).date(),
+                line.entry.memo,
+                -line.amount,
+                running,
+            )
         )
     return CustomerStatement(currency, opening, rows, running)
 

@@ -318,16 +318,22 @@ def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) ->
     with transaction.atomic():
         txn_ids = sorted(item.transaction.pk for item in confirmations)
         fresh = {
-            t.pk: t for t in BankTransaction.objects.select_for_update().filter(pk__in=txn_ids)
+            t.pk: t
+            for chunk in _chunks(txn_ids)
+            for t in BankTransaction.objects.select_for_update()
+            .select_related("bank_account")
+            .filter(pk__in=chunk)
         }
         decl_ids = sorted(item.declaration.pk for item in confirmations if item.declaration)
         decls = {
-            d.pk: d for d in PaymentDeclaration.objects.select_for_update().filter(pk__in=decl_ids)
+            d.pk: d
+            for chunk in _chunks(decl_ids)
+            for d in PaymentDeclaration.objects.select_for_update().filter(pk__in=chunk)
         }
         if len(set(txn_ids)) != len(txn_ids) or len(set(decl_ids)) != len(decl_ids):
             raise PaymentRefused(_("The same payment or declaration appears twice."))
         # Callers may pass bare ids (a statement's automatic matches): load the people once.
-        people = User.objects.in_bulk({item.customer.pk for item in confirmations})
+        people = User.objects.in_bulk({item.customer.pk for item in confirmations}, batch_size=900)
         items = [
             Confirmation(
                 fresh[item.transaction.pk],

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
 from exportdesk.core.qr import qr_svg
@@ -54,7 +54,7 @@ def proforma_document(proforma: Proforma) -> Document:
         title="Proforma invoice",
         number=proforma.number,
         verification_code=proforma.verification_code,
-        issued_on=proforma.issued_at.date(),
+        issued_on=timezone.localtime(proforma.issued_at).date(),
         due_date=proforma.due_date,
         proforma=proforma,
         lines=list(proforma.lines.select_related("vehicle")),
@@ -71,7 +71,7 @@ def invoice_document(invoice: Invoice) -> Document:
         title="Commercial invoice",
         number=invoice.number,
         verification_code=invoice.verification_code,
-        issued_on=invoice.issued_at.date(),
+        issued_on=timezone.localtime(invoice.issued_at).date(),
         due_date=None,
         proforma=proforma,
         lines=list(proforma.lines.select_related("vehicle")),

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.utils import timezone
+
 from exportdesk.sales.models import BankAccount, Invoice, Proforma
 
 
@@ -39,7 +41,7 @@ def verification_result(document: Proforma | Invoice) -> VerificationResult:
         currency=document.currency,
         total=document.total,
         due_date=due,
-        issued_on=document.issued_at.date(),
+        issued_on=timezone.localtime(document.issued_at).date(),
         status=str(status),
         bank_details=document.bank_details,
         account_still_in_use=bool(account and account.is_active),

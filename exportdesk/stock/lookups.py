@@ -40,5 +40,13 @@ class NoIndexLte(_NoIndex, lookups.LessThanOrEqual):
     operator = "lte"
 
 
-for lookup in (NoIndexExact, NoIndexGte, NoIndexLte):
+class NoIndexIn(lookups.In):
+    lookup_name = "noindex_in"
+
+    def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, Any]:
+        sql, params = self.as_sql(compiler, connection)
+        return f"+{sql}", params
+
+
+for lookup in (NoIndexExact, NoIndexGte, NoIndexLte, NoIndexIn):
     Field.register_lookup(lookup)

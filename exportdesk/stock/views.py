@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -40,11 +41,13 @@ from exportdesk.stock.pricing import (
 )
 from exportdesk.stock.rules import rules_for, verdict_for
 from exportdesk.stock.search import (
+    Reference,
     StockSearchForm,
-    cards_for,
+    cards_html,
     filter_panel,
     public_vehicles,
     stock_search,
+    vehicles_for_rules,
 )
 
 PHOTO_CACHE_SECONDS = 7 * 24 * 60 * 60
@@ -57,29 +60,49 @@ def _destination_countries() -> list[tuple[str, str]]:
 
 def search(request: HttpRequest) -> HttpResponse:
     result = stock_search(request.GET)
+    page = result.page
     destination = destination_for(request)
     verdicts = {}
+    allowed_text = ""
     if destination.port is not None:
         rules = rules_for(destination.country)
-        verdicts = {v.pk: verdict_for(v, destination.country, rules) for v in result.page}
+        verdicts = {
+            v.pk: verdict_for(v, destination.country, rules) for v in vehicles_for_rules(page.rows)
+        }
+        allowed_text = _("Can go to %(country)s") % {"country": destination.port.country.name}
+    reference = Reference.load()
     query = request.GET.copy()
     query.pop("page", None)
+    cards = (
+        cards_html(
+            page.rows,
+            reference=reference,
+            favourites=favourite_ids(request),
+            verdicts=verdicts,
+            allowed_text=allowed_text,
+            csrf_token=get_token(request),
+            here=request.get_full_path(),
+        )
+        if page.rows
+        else ""
+    )
     context = {
         "result": result,
         "form": result.form,
-        "page": result.page,
+        "page": page,
         "problems": result.problems,
         "querystring": query.urlencode(),
-        "cards": cards_for(result.page, favourites=favourite_ids(request), verdicts=verdicts),
+        "cards_html": cards,
         "destination": destination,
-        "widen": _widen_links(request, result.form) if not result.page.paginator.count else [],
+        "widen": _widen_links(request, result.form) if not page.count else [],
     }
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request"
     )
     if partial:
         return render(request, "stock/_results.html", context)
-    return render(request, "stock/search.html", {**context, "panel": filter_panel(result.form)})
+    panel = filter_panel(result.form, reference)
+    return render(request, "stock/search.html", {**context, "panel": panel})
 
 
 def _widen_links(request: HttpRequest, form: StockSearchForm) -> list[tuple[str, str]]:
