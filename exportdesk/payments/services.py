@@ -333,7 +333,7 @@ def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) ->
         if len(set(txn_ids)) != len(txn_ids) or len(set(decl_ids)) != len(decl_ids):
             raise PaymentRefused(_("The same payment or declaration appears twice."))
         # Callers may pass bare ids (a statement's automatic matches): load the people once.
-        people = User.objects.in_bulk({item.customer.pk for item in confirmations}, batch_size=900)
+        people = User.objects.in_bulk({item.customer.pk for item in confirmations})
         items = [
             Confirmation(
                 fresh[item.transaction.pk],
