@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -612,12 +613,12 @@ def _bank_account_apply(change: BankAccountChange) -> BankAccount:
 def _bank_account_announce(account: BankAccount, *, staff: User) -> None:
     """Customers with open orders or proformas hear of any change of our bank details from us,
     in the portal and by e-mail, so a fraudster's "new account" message stands out."""
-    open_statuses = (Proforma.Status.ISSUED, Proforma.Status.ACCEPTED)
-    customers = (
-        User.objects.filter(proformas__status__in=open_statuses)
-        .exclude(orders__status=Order.Status.PAID, proformas__status=Proforma.Status.ACCEPTED)
-        .distinct()
+    # A proforma not yet accepted, or accepted into an order still awaiting payment.
+    open_proformas = Proforma.objects.filter(
+        Q(status=Proforma.Status.ISSUED)
+        | Q(status=Proforma.Status.ACCEPTED, order__status=Order.Status.OPEN)
     )
+    customers = User.objects.filter(pk__in=open_proformas.values("customer_id"))
     for customer in customers:
         contact_event_record(
             email=customer.email,
