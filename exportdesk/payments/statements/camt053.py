@@ -99,7 +99,8 @@ def _parse_xml(data: bytes) -> Element:
         # Expat decodes only UTF-8, UTF-16 and single-byte encodings itself; a statement
         # declared as Shift_JIS or another multi-byte encoding is decoded here first.
         root = _element_tree(_decode_declared(data))
-    assert root is not None  # text input has no encoding left to refuse
+    if root is None:  # not reached: decoded text has no encoding left to refuse
+        raise StatementFormatError("line 1", "the XML's text encoding cannot be read")
     return root
 
 
@@ -191,7 +192,7 @@ def _statement_body(root: Element) -> Element:
 
 def _statement(stmt: Element, path: str) -> ParsedStatement:
     reference = _required(stmt, "Id", path)
-    account = _text(stmt, "Acct/Id/IBAN") or _text(stmt, "Acct/Id/Othr/Id")
+    account = _text(stmt, "Acct/Id/IBAN").replace(" ", "") or _text(stmt, "Acct/Id/Othr/Id")
     if not account:
         raise StatementFormatError(
             f"{path}/Acct", "no account identification (Id/IBAN or Id/Othr/Id)"
@@ -420,12 +421,17 @@ def _reversal_reading(
     def agrees(flip: bool) -> bool:
         return opening + sum((d.signed(flip_reversals=flip) for d in drafts), ZERO) == closing
 
-    if not agrees(True) and agrees(False):
+    if agrees(True):
+        return True, []
+    if agrees(False):
         return False, [
             f"{path}: reversal entries (RvslInd) are booked in the direction of their "
             "CdtDbtInd (the ISO 20022 usage rule), the reading that makes the balances agree"
         ]
-    return True, []
+    return True, [
+        f"{path}: reversal entries (RvslInd) are booked against their CdtDbtInd; the "
+        "balances agree neither that way nor the other"
+    ]
 
 
 def _entry(draft: _EntryDraft, currency: str, flip: bool) -> ParsedEntry:

@@ -52,7 +52,8 @@ def detect_format(data: bytes) -> str:
         return _xml_format(body[:_HEAD].decode("latin-1"))
     if body.startswith((b"{", b"[")) and not body.startswith(b"{1:") and _is_json(body):
         raise StatementFormatError("", f"this file is JSON, not a bank statement{_ASK_AGAIN}")
-    text = data.decode("latin-1")  # one byte per character: only ASCII tags are looked for
+    # One byte per character (only ASCII tags are looked for); CR alone also ends a line.
+    text = data.decode("latin-1").replace("\r", "\n")
     if _MT942.search(text):
         raise StatementFormatError(
             "", f"this file is an MT942 interim report, not an MT940 statement{_ASK_AGAIN}"

@@ -27,7 +27,6 @@ _WRAPPER_CHARS = "\r\x01\x03\x1a"
 
 _BALANCE = re.compile(r"^(?P<mark>[CD])(?P<date>[0-9]{6})(?P<currency>[A-Za-z]{3})(?P<amount>.*)$")
 _AMOUNT = re.compile(r"^[0-9]+(?:[,.][0-9]*)?$")
-_AMOUNT_CHARS = re.compile(r"[0-9,.+\-]*")
 _WIDE_GAP = re.compile(r"\s{2,}")
 _IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -232,7 +231,11 @@ def _single_line(item: _Field) -> str:
 def _statement(draft: _StatementDraft, following: int | None) -> ParsedStatement:
     where = draft.start.location
     if draft.closing is None or draft.opening is None:
-        cut = f"before the next statement at line {following}" if following else "(cut short?)"
+        cut = (
+            f"before the next statement at line {following}"
+            if following
+            else "before the end of the file; the file may be cut short"
+        )
         raise StatementFormatError(
             where, f"the statement starting here has no closing balance (:62F:) {cut}"
         )
@@ -263,7 +266,9 @@ def _statement(draft: _StatementDraft, following: int | None) -> ParsedStatement
 
 
 def _balance(item: _Field) -> _Balance:
-    text = _single_line(item)
+    # Lines after the closing balance, before the next message's :20:, are trailers and
+    # headers of banks that do not end messages with `-`; the statement is complete by then.
+    text = item.first.strip() if item.tag.startswith("62") else _single_line(item)
     match = _BALANCE.match(text)
     if match is None:
         raise StatementFormatError(
@@ -361,34 +366,22 @@ def _statement_line(item: _Field, currency: str) -> _StatementLine:
     """
     text = item.first
     value_date = _date(text[:6], item, "value date")
-    position = 6
     entry_date = text[6:10] if re.fullmatch(r"[0-9]{4}", text[6:10]) else None
-    if entry_date:
-        position = 10
+    position = 10 if entry_date else 6
     while text[position : position + 1] == " ":
         position += 1
-    mark = text[position : position + 2] if text[position : position + 1] == "R" else None
-    mark = mark or text[position : position + 1]
-    if mark not in ("C", "D", "RC", "RD"):
-        raise StatementFormatError(
-            item.location,
-            f":61: debit/credit mark {text[position : position + 2]!r} is not C, D, RC or RD",
-        )
-    position += len(mark)
-    follower = text[position + 1 : position + 2]
-    if text[position : position + 1].isalpha() and follower and follower in "0123456789,.-":
-        position += 1  # funds code, the last letter of the currency code
-    amount_text = _AMOUNT_CHARS.match(text, position)
-    assert amount_text is not None  # the pattern also matches an empty string
-    amount = _amount(amount_text.group(), currency, item)
-    position = amount_text.end()
-    code = text[position : position + 4]
+    mark, position = _mark(text, position, item)
+    end = position
+    while text[end : end + 1] and text[end] in "0123456789,.+-":
+        end += 1
+    amount = _amount(text[position:end], currency, item)
+    code = text[end : end + 4]
     if len(code) < 4 or code[0] not in "NSF":
         raise StatementFormatError(
             item.location,
             f":61: transaction type {code!r} is not N, S or F followed by three characters",
         )
-    customer, bank, rest = _references(text[position + 4 :])
+    customer, bank, rest = _references(text[end + 4 :])
     # RC (reversal of a credit) takes money out; RD (reversal of a debit) gives it back.
     negative = mark in ("D", "RC")
     return _StatementLine(
@@ -401,6 +394,22 @@ def _statement_line(item: _Field, currency: str) -> _StatementLine:
         bank_reference=_reference(bank),
         supplementary=tuple(s for s in (rest, *map(str.strip, item.continuation)) if s),
     )
+
+
+def _mark(text: str, position: int, item: _Field) -> tuple[str, int]:
+    """The debit/credit mark and where the amount starts, past the optional funds code."""
+    mark = text[position : position + 2] if text[position : position + 1] == "R" else None
+    mark = mark or text[position : position + 1]
+    if mark not in ("C", "D", "RC", "RD"):
+        raise StatementFormatError(
+            item.location,
+            f":61: debit/credit mark {text[position : position + 2]!r} is not C, D, RC or RD",
+        )
+    position += len(mark)
+    follower = text[position + 1 : position + 2]
+    if text[position : position + 1].isalpha() and follower and follower in "0123456789,.-":
+        position += 1  # funds code: the last letter of the currency code (D for USD)
+    return mark, position
 
 
 def _references(text: str) -> tuple[str, str, str]:
