@@ -12,7 +12,8 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from exportdesk.core.models import GENESIS_HASH, AuditEvent
+from exportdesk.core.bulk import rows_insert
+from exportdesk.core.models import GENESIS_HASH, AuditEvent, audit_hash
 
 # Any 64-bit number unique to this lock; PostgreSQL advisory locks serialise chain appends.
 _AUDIT_LOCK_KEY = 0x45584445534B  # "EXDESK"
@@ -72,39 +73,43 @@ def audit_event_record(
 ) -> AuditEvent:
     """Append one event; call inside the transaction of the change it describes."""
     draft = AuditDraft(action, actor, obj, object_type, object_id, subject_id, ip_address, details)
-    return audit_events_record([draft])[0]
+    row = audit_events_record([draft])[0]
+    # As if read back from the database: a written event is not new, so saving it again raises.
+    names = [f.attname for f in AuditEvent._meta.concrete_fields]
+    return AuditEvent.from_db(transaction.get_connection().alias, names, [row[n] for n in names])
 
 
-def audit_events_record(drafts: list[AuditDraft]) -> list[AuditEvent]:
+def audit_events_record(drafts: list[AuditDraft]) -> list[dict[str, Any]]:
     """Append events in order, chained, with one lock and one insert (bulk operations such as a
-    bank statement confirming thousands of payments)."""
+    bank statement confirming thousands of payments). Returns the rows written."""
     with transaction.atomic():
         _lock_chain()
         last = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
         seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
         now = timezone.now()
-        events = []
+        rows = []
         for draft in drafts:
             seq += 1
             obj = draft.obj
-            event = AuditEvent(
-                seq=seq,
-                created_at=now,
-                actor_id=getattr(draft.actor, "pk", None) if draft.actor is not None else None,
-                actor_label=_actor_label(draft.actor),
-                action=draft.action,
-                object_type=draft.object_type or (obj._meta.label_lower if obj is not None else ""),
-                object_id=draft.object_id or (str(obj.pk) if obj is not None else ""),
-                subject_id=draft.subject_id,
-                ip_address=draft.ip_address,
-                details=_normalise(draft.details or {}),
-                prev_hash=prev_hash,
-            )
-            # Microseconds survive every backend; keep the hashed value identical to the stored one.
-            event.hash = prev_hash = event.compute_hash()
-            events.append(event)
-        AuditEvent.objects.bulk_create(events)
-        return events
+            row: dict[str, Any] = {
+                "seq": seq,
+                "created_at": now,
+                "actor_id": getattr(draft.actor, "pk", None) if draft.actor is not None else None,
+                "actor_label": _actor_label(draft.actor),
+                "action": draft.action,
+                "object_type": draft.object_type
+                or (obj._meta.label_lower if obj is not None else ""),
+                "object_id": draft.object_id or (str(obj.pk) if obj is not None else ""),
+                "subject_id": draft.subject_id,
+                "ip_address": draft.ip_address,
+                "details": _normalise(draft.details or {}),
+                "prev_hash": prev_hash,
+            }
+            # Microseconds survive every backend: the hashed values equal the stored ones.
+            row["hash"] = prev_hash = audit_hash(row)
+            rows.append(row)
+        rows_insert(AuditEvent, rows)
+        return rows
 
 
 def _actor_label(actor: Any) -> str:

@@ -71,18 +71,26 @@ class AuditEvent(AppendOnlyModel):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
     def compute_hash(self) -> str:
-        payload = {
-            "seq": self.seq,
-            "created_at": self.created_at.isoformat(),
-            "actor_id": self.actor_id,
-            "actor_label": self.actor_label,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "subject_id": self.subject_id,
-            "ip_address": self.ip_address,
-            "details": self.details,
-            "prev_hash": self.prev_hash,
-        }
-        canonical = json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return audit_hash({name: getattr(self, name) for name in HASHED_FIELDS})
+
+
+# The fields the hash covers, in the order of the row; the stored hash itself is not among them.
+HASHED_FIELDS = (
+    "seq",
+    "created_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "subject_id",
+    "ip_address",
+    "details",
+    "prev_hash",
+)
+
+
+def audit_hash(values: dict[str, Any]) -> str:
+    payload = {**values, "created_at": values["created_at"].isoformat()}
+    canonical = json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

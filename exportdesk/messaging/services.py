@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 from django.utils import timezone
@@ -21,44 +23,46 @@ def contact_event_record(
     visible_to_customer: bool = True,
 ) -> ContactEvent:
     """Add one entry to a customer's contact history (call inside the change's transaction)."""
-    event = contact_event_build(
-        email=email,
-        kind=kind,
-        direction=direction,
-        subject=subject,
-        body=body,
-        customer=customer,
-        staff=staff,
-        source=source,
-        visible_to_customer=visible_to_customer,
+    return ContactEvent.objects.create(
+        **contact_event_values(
+            email=email,
+            kind=kind,
+            direction=direction,
+            subject=subject,
+            body=body,
+            customer=customer,
+            staff=staff,
+            source=source,
+            visible_to_customer=visible_to_customer,
+        )
     )
-    event.save()
-    return event
 
 
-def contact_event_build(
+def contact_event_values(
     *,
     email: str,
     kind: str,
     direction: str,
     subject: str,
     body: str = "",
-    customer: User | None = None,
+    customer: User | int | None = None,
     staff: User | None = None,
     source: Model | None = None,
     visible_to_customer: bool = True,
-) -> ContactEvent:
-    """An unsaved entry, for services that write many at once with `bulk_create`."""
-    return ContactEvent(
-        customer=customer,
-        email=normalise_email(email),
-        kind=kind,
-        direction=direction,
-        subject=subject[:200],
-        body=body,
-        staff=staff,
-        visible_to_customer=visible_to_customer,
-        source_type=ContentType.objects.get_for_model(source) if source is not None else None,
-        source_id=str(source.pk) if source is not None else "",
-        created_at=timezone.now(),
-    )
+) -> dict[str, Any]:
+    """One entry's column values, for services that write many at once (`core.bulk`)."""
+    return {
+        "customer_id": customer.pk if isinstance(customer, User) else customer,
+        "email": normalise_email(email),
+        "kind": kind,
+        "direction": direction,
+        "subject": subject[:200],
+        "body": body,
+        "staff_id": staff.pk if staff is not None else None,
+        "visible_to_customer": visible_to_customer,
+        "source_type_id": ContentType.objects.get_for_model(source).pk
+        if source is not None
+        else None,
+        "source_id": str(source.pk) if source is not None else "",
+        "created_at": timezone.now(),
+    }

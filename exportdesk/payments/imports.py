@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import audit_event_record
+from exportdesk.core.bulk import rows_insert
 from exportdesk.core.money import ZERO
-from exportdesk.payments.matching import CreditFacts, Matcher, matcher_load
+from exportdesk.payments.matching import CreditFacts, Matcher, Suggestion, matcher_load
 from exportdesk.payments.models import (
     BankStatement,
     BankTransaction,
@@ -262,13 +263,13 @@ def statement_import(
 
 def _store(
     record: StatementImport, statements: list[ParsedStatement], summary: dict[str, Any]
-) -> list[BankTransaction]:
-    """Write the statements and entries not seen before; return the new credits."""
+) -> list[dict[str, Any]]:
+    """Write the statements and entries not seen before; return the new credits (as rows)."""
     account = record.bank_account
     known_statements = set(
         BankStatement.objects.filter(bank_account=account).values_list("fingerprint", flat=True)
     )
-    new_credits: list[BankTransaction] = []
+    new_credits: list[dict[str, Any]] = []
     for parsed, part in zip(statements, summary["statements"], strict=True):
         fingerprint = _statement_fingerprint(parsed)
         if fingerprint in known_statements:
@@ -295,66 +296,74 @@ def _store(
         )
         summary["unbalanced_accepted"] += int(not parsed.balanced)
         prints = _entry_fingerprints(parsed)
-        seen = set(
-            BankTransaction.objects.filter(
-                bank_account=account, fingerprint__in=prints
-            ).values_list("fingerprint", flat=True)
-        )
+        seen = _known_fingerprints(account.pk, prints)
         rows = [
-            _transaction(statement, entry, fp)
+            _transaction_row(statement, entry, fp)
             for entry, fp in zip(parsed.entries, prints, strict=True)
             if fp not in seen
         ]
         summary["duplicates_skipped"] += len(parsed.entries) - len(rows)
         summary["imported"] += len(rows)
-        BankTransaction.objects.bulk_create(rows, batch_size=2000)
-        new_credits += [row for row in rows if row.amount > 0]
+        rows_insert(BankTransaction, rows)
+        new_credits += [row for row in rows if row["amount"] > 0]
     return new_credits
 
 
-def _transaction(statement: BankStatement, entry: ParsedEntry, fingerprint: str) -> BankTransaction:
+def _known_fingerprints(bank_account_id: int, prints: list[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(prints), 900):
+        known.update(
+            BankTransaction.objects.filter(
+                bank_account_id=bank_account_id, fingerprint__in=prints[start : start + 900]
+            ).values_list("fingerprint", flat=True)
+        )
+    return known
+
+
+def _transaction_row(
+    statement: BankStatement, entry: ParsedEntry, fingerprint: str
+) -> dict[str, Any]:
     # Debits are the exporter's own payments (suppliers, refunds); they need no matching.
-    status = (
-        BankTransaction.Status.UNMATCHED if entry.amount > 0 else BankTransaction.Status.IGNORED
-    )
-    return BankTransaction(
-        statement=statement,
-        bank_account=statement.bank_account,
-        booking_date=entry.booking_date,
-        value_date=entry.value_date,
-        amount=entry.amount,
-        currency=entry.currency,
-        bank_reference=entry.bank_reference[:100],
-        customer_reference=entry.customer_reference[:100],
-        remittance=entry.remittance,
-        counterparty_name=entry.counterparty_name[:200],
-        counterparty_account=entry.counterparty_account[:60],
-        transaction_code=entry.transaction_code[:40],
-        fingerprint=fingerprint,
-        status=status,
-        ignored_reason="" if entry.amount > 0 else "outgoing payment",
-    )
+    credit = entry.amount > 0
+    return {
+        "statement_id": statement.pk,
+        "bank_account_id": statement.bank_account_id,
+        "booking_date": entry.booking_date,
+        "value_date": entry.value_date,
+        "amount": entry.amount,
+        "currency": entry.currency,
+        "bank_reference": entry.bank_reference[:100],
+        "customer_reference": entry.customer_reference[:100],
+        "remittance": entry.remittance,
+        "counterparty_name": entry.counterparty_name[:200],
+        "counterparty_account": entry.counterparty_account[:60],
+        "transaction_code": entry.transaction_code[:40],
+        "fingerprint": fingerprint,
+        "status": BankTransaction.Status.UNMATCHED if credit else BankTransaction.Status.IGNORED,
+        "ignored_reason": "" if credit else "outgoing payment",
+    }
 
 
-def credit_facts(txn: BankTransaction) -> CreditFacts:
+def credit_facts(txn: BankTransaction | dict[str, Any]) -> CreditFacts:
+    row = txn if isinstance(txn, dict) else txn.__dict__
     return CreditFacts(
-        key=txn.pk,
-        amount=txn.amount,
-        currency=txn.currency,
-        booking_date=txn.booking_date,
-        text=f"{txn.remittance} {txn.customer_reference}".strip(),
-        payer_name=txn.counterparty_name,
-        payer_account=txn.counterparty_account,
+        key=row["id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        booking_date=row["booking_date"],
+        text=f"{row['remittance']} {row['customer_reference']}".strip(),
+        payer_name=row["counterparty_name"],
+        payer_account=row["counterparty_account"],
     )
 
 
-def _match(credits: list[BankTransaction], result: ImportResult, actor: User | None) -> None:
+def _match(credits: list[dict[str, Any]], result: ImportResult, actor: User | None) -> None:
     """Suggest candidates for every new credit; confirm the sure ones if accounting allows."""
     if not credits:
         return
     settings_row = PaymentSettings.current()
     matcher = matcher_load()
-    suggestions: list[MatchSuggestion] = []
+    suggestions: list[dict[str, Any]] = []
     confirmations: list[Confirmation] = []
     for txn in credits:
         ranked = matcher.suggest(credit_facts(txn))
@@ -367,36 +376,36 @@ def _match(credits: list[BankTransaction], result: ImportResult, actor: User | N
             if settings_row.auto_confirm
             else None
         )
-        if chosen is not None and chosen.candidate.currency == txn.currency:
-            confirmations.append(_confirmation_of(txn, chosen, matcher))
+        if chosen is not None and chosen.candidate.currency == txn["currency"]:
+            confirmations.append(_confirmation_of(txn["id"], chosen, matcher))
         else:
             # Only what waits for a person needs its suggestions kept.
-            suggestions += suggestion_rows(txn, ranked)
-    MatchSuggestion.objects.bulk_create(suggestions, batch_size=2000)
+            suggestions += suggestion_rows(txn["id"], ranked)
+    rows_insert(MatchSuggestion, suggestions)
     deposits = credits_confirm(confirmations=confirmations, actor=None)
     result.confirmed = len(deposits)
-    result.suggested = len({s.transaction_id for s in suggestions})
+    result.suggested = len({s["transaction_id"] for s in suggestions})
     result.summary["auto_confirmed"] = result.confirmed
     result.summary["suggested"] = result.suggested
 
 
-def suggestion_rows(txn: BankTransaction, ranked: list[Any]) -> list[MatchSuggestion]:
+def suggestion_rows(transaction_id: int, ranked: list[Suggestion]) -> list[dict[str, Any]]:
     return [
-        MatchSuggestion(
-            transaction=txn,
-            rank=rank,
-            score=s.score,
-            customer_id=s.candidate.customer_id,
-            declaration_id=s.candidate.declaration_id,
-            order_id=s.candidate.order_ids[0] if len(s.candidate.order_ids) == 1 else None,
-            reasons=[str(r) for r in s.reasons],
-            third_party=s.third_party,
-        )
+        {
+            "transaction_id": transaction_id,
+            "rank": rank,
+            "score": s.score,
+            "customer_id": s.candidate.customer_id,
+            "declaration_id": s.candidate.declaration_id,
+            "order_id": s.candidate.order_ids[0] if len(s.candidate.order_ids) == 1 else None,
+            "reasons": [str(r) for r in s.reasons],
+            "third_party": s.third_party,
+        }
         for rank, s in enumerate(ranked, start=1)
     ]
 
 
-def _confirmation_of(txn: BankTransaction, chosen: Any, matcher: Matcher) -> Confirmation:
+def _confirmation_of(transaction_id: int, chosen: Suggestion, matcher: Matcher) -> Confirmation:
     matcher.consume(chosen.candidate)
     declaration = (
         PaymentDeclaration(
@@ -406,7 +415,7 @@ def _confirmation_of(txn: BankTransaction, chosen: Any, matcher: Matcher) -> Con
         else None
     )
     return Confirmation(
-        transaction=txn,
+        transaction=BankTransaction(pk=transaction_id),
         customer=User(pk=chosen.candidate.customer_id),
         declaration=declaration,
         bank_charge=Decimal(chosen.bank_charge),

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Sum
+from django.db import IntegrityError, transaction
+from django.db.models import Model, Sum
 from django.utils import timezone
 
 from exportdesk.accounts.models import User
+from exportdesk.core.bulk import rows_insert
 from exportdesk.core.money import ZERO
 from exportdesk.payments.models import AccountKind, JournalEntry, JournalLine, LedgerAccount
 from exportdesk.sales.models import BankAccount, Order
@@ -33,83 +34,103 @@ class Posting:
     amount: Decimal  # debit positive, credit negative
 
 
+@dataclass(frozen=True)
+class AccountSpec:
+    """Which account: its kind and currency, and the bank account, customer or order it is for."""
+
+    kind: str
+    currency: str
+    bank_account_id: int | None = None
+    customer_id: int | None = None
+    order_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        owner = (
+            f"bank:{self.bank_account_id}"
+            if self.bank_account_id
+            else f"order:{self.order_id}"
+            if self.order_id
+            else f"customer:{self.customer_id}"
+            if self.customer_id
+            else "exporter"
+        )
+        return f"{self.kind}:{owner}:{self.currency}"
+
+
+def _id(value: Model | int | None) -> int | None:
+    return value.pk if isinstance(value, Model) else value
+
+
+def account_spec(
+    kind: str,
+    currency: str,
+    *,
+    bank_account: BankAccount | int | None = None,
+    customer: User | int | None = None,
+    order: Order | int | None = None,
+) -> AccountSpec:
+    return AccountSpec(kind, currency, _id(bank_account), _id(customer), _id(order))
+
+
 def account_key(
     kind: str,
     currency: str,
     *,
-    bank_account: BankAccount | None = None,
+    bank_account: BankAccount | int | None = None,
     customer: User | int | None = None,
-    order: Order | None = None,
+    order: Order | int | None = None,
 ) -> str:
-    customer_id = customer.pk if isinstance(customer, User) else customer
-    owner = (
-        f"bank:{bank_account.code}"
-        if bank_account
-        else f"order:{order.pk}"
-        if order
-        else f"customer:{customer_id}"
-        if customer_id
-        else "exporter"
-    )
-    return f"{kind}:{owner}:{currency}"
+    return account_spec(
+        kind, currency, bank_account=bank_account, customer=customer, order=order
+    ).key
 
 
 def ledger_account(
     kind: str,
     currency: str,
     *,
-    bank_account: BankAccount | None = None,
+    bank_account: BankAccount | int | None = None,
     customer: User | int | None = None,
-    order: Order | None = None,
+    order: Order | int | None = None,
 ) -> LedgerAccount:
     """The account of that kind, owner and currency, opened on first use."""
-    key = account_key(kind, currency, bank_account=bank_account, customer=customer, order=order)
-    customer_id = customer.pk if isinstance(customer, User) else customer
-    account, _ = LedgerAccount.objects.get_or_create(
-        key=key,
-        defaults={
-            "kind": kind,
-            "currency": currency,
-            "bank_account": bank_account,
-            "customer_id": customer_id,
-            "order": order,
-        },
-    )
-    return account
-
-
-@dataclass(frozen=True)
-class AccountSpec:
-    kind: str
-    currency: str
-    bank_account: BankAccount | None = None
-    customer_id: int | None = None
-
-    @property
-    def key(self) -> str:
-        return account_key(
-            self.kind, self.currency, bank_account=self.bank_account, customer=self.customer_id
-        )
+    spec = account_spec(kind, currency, bank_account=bank_account, customer=customer, order=order)
+    return ledger_accounts([spec])[spec.key]
 
 
 def ledger_accounts(specs: Iterable[AccountSpec]) -> dict[str, LedgerAccount]:
-    """Many accounts at once, opened where missing, by key (two queries for a whole batch)."""
+    """Many accounts at once, opened where missing, by key (a few queries for a whole batch)."""
     wanted = {spec.key: spec for spec in specs}
-    found = {a.key: a for a in LedgerAccount.objects.filter(key__in=list(wanted))}
+    keys = list(wanted)
+    found = _accounts_by_key(keys)
     missing = [
-        LedgerAccount(
-            key=key,
-            kind=spec.kind,
-            currency=spec.currency,
-            bank_account=spec.bank_account,
-            customer_id=spec.customer_id,
-        )
+        {
+            "key": key,
+            "kind": spec.kind,
+            "currency": spec.currency,
+            "bank_account_id": spec.bank_account_id,
+            "customer_id": spec.customer_id,
+            "order_id": spec.order_id,
+        }
         for key, spec in wanted.items()
         if key not in found
     ]
-    LedgerAccount.objects.bulk_create(missing, ignore_conflicts=True)
     if missing:
-        found = {a.key: a for a in LedgerAccount.objects.filter(key__in=list(wanted))}
+        try:
+            with transaction.atomic():
+                rows_insert(LedgerAccount, missing)
+        except IntegrityError:
+            pass  # a concurrent transaction opened some of them first: read theirs
+        found = _accounts_by_key(keys)
+    return found
+
+
+def _accounts_by_key(keys: list[str]) -> dict[str, LedgerAccount]:
+    found: dict[str, LedgerAccount] = {}
+    for start in range(0, len(keys), 900):
+        chunk = keys[start : start + 900]
+        found.update((a.key, a) for a in LedgerAccount.objects.filter(key__in=chunk))
     return found
 
 

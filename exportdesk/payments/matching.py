@@ -3,33 +3,43 @@ they paid.
 
 Customers quote the wrong reference, or none; a relative or their company pays; intermediary
 banks take their fee from the transfer; many cars cost the same. So every credit is scored
-against the pending payment declarations and open orders it could be, on four kinds of evidence:
+against the pending payment declarations and open orders it could be, on four kinds of evidence
+(REFERENCE_POINTS, AMOUNT_POINTS, NAME_POINTS and the date functions below):
 
-    reference quoted in the remittance text    up to 55  (proforma, invoice, order, chassis 55;
-                                                          stock number 50; declared reference 45;
-                                                          customer number 40; one character
-                                                          different: 10 less; a second, different
-                                                          reference: +5)
-    amount and currency                        up to 35  (exact 35; short by at most the fee
-                                                          tolerance 30; over by at most it 20;
-                                                          partial or overpaid 10)
-    payer name                                 up to 15  (full 15; by initials 10; family name 5)
-    dates                                      up to 10  (declared 0-7 days before booking 10 ...)
-    declaration agreeing on amount, payer and date: +35
+    reference in the remittance text  proforma, invoice, order, chassis or stock number 55;
+                                      customer number 50 (says who, not which order);
+                                      the reference the customer declared 45;
+                                      one character off (long references only) 10 less;
+                                      a second, different document of the candidate +5
+    amount and currency               exact 35; short by at most the fee tolerance 32;
+                                      over by at most it 20; partial or overpaid 10
+    payer name                        customer, company or declared payer 15; by initials 10;
+                                      a shared family name 5 (a relative: third party)
+    dates                             declared 0-7 days before booking 10, 8-14 days 7,
+                                      1-2 days after 6, 15-30 days 3; proforma issued within
+                                      60 days before 3
+    a declaration agreeing on amount, declared payer and date: +35
 
-capped at 100. Only two kinds of match can be confirmed without a person: one backed by a
-reference in the text, or a declaration whose amount, payer and date all agree ("identified").
-Amount and name alone never are, however low accounting sets the threshold; and a candidate must
-be `margin` points ahead of any candidate that would credit something else.
+capped at 100. So a quoted document and the amount reach 90 (the default threshold) on their
+own; a declaration agreeing on everything reaches it without a reference; the amount and the
+name alone reach 53.
 
-Speed: the benchmark matches 20,000 credits against 50,000 candidates in well under three
-seconds, so `Matcher` builds dictionaries once (reference -> candidates, amount -> candidates,
-name -> candidates) and scores, per credit, only the few candidates those lookups return.
+Only two kinds of match are ever confirmed without a person, whatever threshold accounting
+sets: one backed by a reference in the text, or a declaration agreeing on amount, payer and
+date while no other customer owes that amount under that name and the text quotes no other
+document ("identified"). It must also lead every candidate that would credit something else by
+the margin, and a third-party payment waits when the payer's name owes the amount elsewhere.
+
+Speed: the benchmark matches 20,000 credits against 50,000 candidates, so `Matcher` indexes
+the candidates once (reference -> candidates, amount -> candidates, name -> candidates), scores
+per credit only the few those lookups return, and stops early when a quoted document agrees
+with the amount and the payer.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -45,6 +55,7 @@ from django.utils.translation import get_language, gettext, gettext_noop, ngette
 from exportdesk.core.money import money_format, quantize
 from exportdesk.payments.models import Allocation, PaymentDeclaration, PaymentSettings
 from exportdesk.sales.models import Order, ProformaLine
+from exportdesk.sales.numbers import PREFIXES as DOCUMENT_PREFIXES
 from exportdesk.stock.pricing import latest_rate
 
 # --- References ---------------------------------------------------------------------------------
@@ -93,6 +104,8 @@ def _non_ascii_to_space(text: str) -> str:
 def normalise_reference(text: str) -> str:
     """A reference in the one form both sides are compared in: letters and digits only, upper
     case, accents folded, OCR look-alikes collapsed ("pf-2o26 0OO42" -> "PF202600042")."""
+    if text.isascii():  # the usual case, and the one the index is built from: keep it quick
+        return text.translate(_COMPACT)
     return _non_ascii_to_space(fold_accents(text)).translate(_COMPACT).replace(" ", "")
 
 
@@ -101,13 +114,12 @@ def reference_text(text: str) -> str:
     return " ".join(_non_ascii_to_space(fold_accents(text)).translate(_SPACED).split())
 
 
-# Document numbers are PREFIX-YEAR-NNNNN (sales.numbers); customers drop the zero padding
-# ("PF 2026 42"), which a dictionary of exact strings would miss, so they are also parsed.
-_DOCUMENT_PREFIXES = {"PF": "proforma", "ORD": "order", "INV": "invoice"}
+# Document numbers are PREFIX-YEAR-NNNNN (`document_number_next`); customers drop the zero
+# padding ("PF 2026 42"), which a dictionary of exact strings would miss, so they are parsed.
 _DOCUMENT_SEQUENCE_WIDTH = 5
 _DOCUMENT_NUMBER = re.compile(
     r"(?<![0-9A-Z])("
-    + "|".join(normalise_reference(prefix) for prefix in _DOCUMENT_PREFIXES)
+    + "|".join(normalise_reference(prefix) for prefix in DOCUMENT_PREFIXES.values())
     + r") ?([0-9]{4}) ?([0-9]{1,7})(?![0-9A-Z])"
 )
 
@@ -186,16 +198,24 @@ _GENERIC_NAME_WORDS = frozenset({
 # "S.A.", "S.R.L.": dots between single letters close up so the company form is one word.
 _DOTTED_INITIALISM = re.compile(r"(?<=\b[A-Z])\.(?=[A-Z]\b)")
 _NON_WORD = re.compile(r"[\W_]+")
+_NAME_SEPARATORS = {code: " " for code in range(128) if not chr(code).isalnum()}
 _VOWELS = str.maketrans("", "", "AEIOUY")
 
 
 def name_words(text: str) -> tuple[str, ...]:
     """A person's or company's name as comparable words: upper case, accents folded, company
     forms, titles and particles dropped ("Sr. José da Silva & Cía. Ltda." -> JOSE SILVA)."""
-    folded = _DOTTED_INITIALISM.sub("", fold_accents(text).upper())
-    return tuple(word for word in _NON_WORD.sub(" ", folded).split() if word not in _NAME_NOISE)
+    folded = fold_accents(text).upper()
+    if "." in folded:
+        folded = _DOTTED_INITIALISM.sub("", folded)
+    # Most names are ASCII by now: a translation table is several times faster than a regex.
+    ascii_ = folded.isascii()
+    folded = folded.translate(_NAME_SEPARATORS) if ascii_ else _NON_WORD.sub(" ", folded)
+    return tuple(word for word in folded.split() if word not in _NAME_NOISE)
 
 
+# Names repeat across customers and credits: the per-word work is cached.
+@functools.lru_cache(maxsize=1 << 16)
 def skeleton(word: str) -> str:
     """First letter and the consonants after it, doubles collapsed: transliterations of one
     name share it ("MOHAMMED", "MUHAMAD", "MOHAMED" -> "MHMD")."""
@@ -206,6 +226,7 @@ def skeleton(word: str) -> str:
     return "".join(collapsed)
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def same_word(a: str, b: str) -> bool:
     """One name word spelled two ways: equal, one typo apart, or the same skeleton."""
     if a == b:
@@ -218,29 +239,28 @@ def same_word(a: str, b: str) -> bool:
     return len(shape) >= 3 and shape == skeleton(b)
 
 
-def _word_keys(word: str) -> Iterator[str]:
-    """Two words `same_word` accepts always share one of these keys (words one edit apart share
-    a deletion), so comparing key sets rejects unrelated names at C speed."""
-    yield word
-    if len(word) >= 4:
-        shape = skeleton(word)
-        if len(shape) >= 3:
-            yield "#" + shape
-        yield from ("~" + variant for variant in deletions(word))
-
-
 @dataclass(frozen=True)
 class Name:
     """A name prepared once for many comparisons."""
 
     text: str
     words: tuple[str, ...]
+    # The words and their skeletons ("#MHMD"): two names `name_level` finds anything alike in
+    # share one, so comparing key sets rejects unrelated names at C speed. (A word with a
+    # consonant mistyped shares none; the name's other words still let it through.)
     keys: frozenset[str]
+    ordered: tuple[str, ...]  # the words sorted: two names of the same words compare equal
 
     @classmethod
     def of(cls, text: str) -> Name:
         words = name_words(text)
-        return cls(text, words, frozenset(key for word in words for key in _word_keys(word)))
+        keys = set(words)
+        for word in words:
+            if len(word) >= 4:
+                shape = skeleton(word)
+                if len(shape) >= 3:
+                    keys.add("#" + shape)
+        return cls(text, words, frozenset(keys), tuple(sorted(set(words))))
 
 
 # How well a payer's name matches one of the candidate's names.
@@ -250,10 +270,13 @@ NAME_NONE, NAME_FAMILY, NAME_INITIALS, NAME_FULL = 0, 1, 2, 3
 def name_level(payer: Name, other: Name) -> int:
     """NAME_FULL when every word of one name is in the other and at least two are (word order,
     accents, case, company forms, a typo and transliteration forgiven); NAME_INITIALS when some
-    only by their initial ("J. KAMAU" for "John Kamau"); NAME_FAMILY when they share a
-    distinctive word (a relative; the owner's name in a company's); else NAME_NONE."""
+    only by their initial and no word is left over ("J. KAMAU" for "John Kamau"); NAME_FAMILY
+    when they share a distinctive word (a relative; the owner's name in a company's); else
+    NAME_NONE."""
     if not payer.words or not other.words or payer.keys.isdisjoint(other.keys):
         return NAME_NONE
+    if payer.ordered == other.ordered and len(payer.ordered) >= 2:  # the usual case
+        return NAME_FULL
     left, right = list(payer.words), list(other.words)
     shared = _take_same_words(left, right)
     if not shared:
@@ -261,7 +284,7 @@ def name_level(payer: Name, other: Name) -> int:
     covered = not left or not right
     if covered and (len(shared) >= 2 or (not left and not right and len(shared[0]) >= 4)):
         return NAME_FULL
-    if _take_initials(left, right) and (not left or not right):
+    if _take_initials(left, right) and not left and not right:
         return NAME_INITIALS
     if any(word not in _GENERIC_NAME_WORDS for word in shared):
         return NAME_FAMILY
@@ -271,8 +294,13 @@ def name_level(payer: Name, other: Name) -> int:
 def _take_same_words(left: list[str], right: list[str]) -> list[str]:
     """Remove the words the two lists have in common (once each); return them."""
     shared = []
-    for word in [w for w in left if len(w) > 1]:
-        other = next((o for o in right if len(o) > 1 and same_word(word, o)), None)
+    for word in [w for w in left if len(w) > 1]:  # spelled alike first: the usual case
+        if word in right:
+            left.remove(word)
+            right.remove(word)
+            shared.append(word)
+    for word in [w for w in left if len(w) >= 4]:
+        other = next((o for o in right if len(o) >= 4 and same_word(word, o)), None)
         if other is not None:
             left.remove(word)
             right.remove(other)
@@ -358,7 +386,7 @@ REFERENCE_POINTS = {
     "stock": 55,
     "declared": 45,
     # Says who, not which order: the amount has to say which.
-    "customer": 45,
+    "customer": 50,
 }
 FUZZY_PENALTY = 10
 # Two different documents of one candidate quoted (proforma and chassis): independent evidence.
@@ -369,16 +397,17 @@ AMOUNT_EXACT, AMOUNT_FEE, AMOUNT_OVER_FEE, AMOUNT_PARTIAL, AMOUNT_OVER, AMOUNT_O
 AMOUNT_CURRENCY = 6
 AMOUNT_POINTS = {
     AMOUNT_EXACT: 35,
-    AMOUNT_FEE: 30,
+    AMOUNT_FEE: 32,
     AMOUNT_OVER_FEE: 20,
     AMOUNT_PARTIAL: 10,
     AMOUNT_OVER: 10,
     AMOUNT_OFF: 0,
     AMOUNT_CURRENCY: 0,
 }
-# A partial payment or an overpayment is still plausibly "for" the candidate within these.
-PARTIAL_FLOOR = Decimal("0.1")
-OVERPAID_CEILING = Decimal(3)
+# A partial payment or an overpayment is still plausibly "for" the candidate from a tenth of
+# the expected amount to three times it.
+PARTIAL_DIVISOR = 10
+OVERPAID_MULTIPLE = 3
 
 NAME_POINTS = {NAME_FULL: 15, NAME_INITIALS: 10, NAME_FAMILY: 5, NAME_NONE: 0}
 
@@ -406,8 +435,11 @@ def order_date_points(days_since_issue: int) -> int:
 
 
 def _milli(amount: Decimal) -> int:
-    return int(amount * 1000)
+    return int((amount * 1000).to_integral_value())
 
+
+# A document or customer number quoted in the remittance text ("PF 2026 42", "C000042").
+_QUOTED_NUMBER = re.compile(_DOCUMENT_NUMBER.pattern + r"|(?<![0-9A-Z])C ?[0-9]{6}(?![0-9A-Z])")
 
 # --- The matcher --------------------------------------------------------------------------------
 
@@ -423,7 +455,25 @@ class _Hit:
     documents: frozenset[str] = frozenset()  # the document kinds found for this candidate
 
 
-@dataclass
+@dataclass(slots=True)
+class _Credit:
+    """One credit, as scoring needs it."""
+
+    credit: CreditFacts
+    payer: Name
+    hits: dict[int, _Hit]  # candidate index -> the reference of it found in the text
+    paid: int = 0  # the amount in thousandths
+    currency: str = ""
+    # Whether a declaration may be identified without a reference (see `Matcher.suggest`).
+    may_agree: bool = True
+    # The candidates' names made of exactly the payer's words (the index knows them).
+    same_names: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.paid, self.currency = _milli(self.credit.amount), self.credit.currency.upper()
+
+
+@dataclass(slots=True)
 class _Score:
     candidate: Candidate
     index: int
@@ -436,27 +486,18 @@ class _Score:
     days: int
     agrees: bool
     third_party: bool
+    total: int = 0
 
-    @property
-    def total(self) -> int:
-        return min(100, self.evidence + (DECLARATION_AGREES_POINTS if self.agrees else 0))
+    def __post_init__(self) -> None:
+        self.total = min(100, self.evidence + (DECLARATION_AGREES_POINTS if self.agrees else 0))
+
+    def disagree(self) -> None:
+        self.agrees, self.total = False, min(100, self.evidence)
 
     @property
     def payer_owes_this(self) -> bool:
         """The amount and the payer's name both fit this candidate."""
         return self.amount_level in (AMOUNT_EXACT, AMOUNT_FEE) and self.name_level >= NAME_INITIALS
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """What scoring needs of one candidate beyond the indexes, made the first time it is
-    scored (most candidates never are in one run)."""
-
-    names: tuple[Name, ...]
-    # (kind, value, normalised, deletions of normalised) for the references long enough to
-    # forgive one wrong character.
-    fuzzy: tuple[tuple[str, str, str, frozenset[str]], ...]
-    declared: tuple[str, ...]  # normalised declared references
 
 
 CandidateKey = tuple[str, int | tuple[int, ...]]
@@ -470,10 +511,19 @@ def _candidate_key(candidate: Candidate) -> CandidateKey:
 
 # Per credit, at most this many candidates come from the amount alone, nearest amounts first:
 # alone they are only ever suggestions, and many cars cost the same.
-_AMOUNT_POOL = 12
+_AMOUNT_POOL = 8
+# An amount within the fee tolerance and a proforma's date (32 + 3) and nothing else is not
+# worth a row in accounting's queue (many cars cost the same); such a candidate still counts
+# as a rival when deciding.
+SUGGESTION_FLOOR = 36
+# A mistyped reference is looked for among this many of the best candidates without one.
+_FUZZY_POOL = 4
+# ...and only among those with this much evidence already: with a typo found (45 points),
+# enough to be confirmed.
+_FUZZY_EVIDENCE = 45
 # A name word shared by more candidates than this says little about which one paid.
 _NAME_WORD_POOL = 25
-_FULL_NAME_POOL = 60
+_FULL_NAME_POOL = 200
 
 
 class Matcher:
@@ -488,81 +538,98 @@ class Matcher:
     ) -> None:
         self.fee_ratio = fee_ratio
         self.fee_cap = {currency.upper(): cap for currency, cap in fee_cap.items()}
+        self._ratio = fee_ratio.as_integer_ratio()
+        self._cap_milli = {currency: _milli(cap) for currency, cap in self.fee_cap.items()}
         self._candidates: list[Candidate] = []
         self._alive: list[bool] = []
-        self._milli: list[int] = []
-        self._prepared: dict[int, _Prepared] = {}
+        self._milli: list[int] = []  # expected amounts in thousandths
+        self._currencies: list[str] = []
+        self._phrases: _Phrases | None = None
+        self._candidate_names: dict[int, tuple[Name, ...]] = {}
         self._names: dict[str, Name] = {}
+        self._normalised_values: dict[str, str] = {}
         self._by_key: dict[CandidateKey, int] = {}
         self._references: dict[str, list[tuple[int, str, str]]] = {}
         self._amounts: dict[str, tuple[list[int], list[int]]] = {}
-        self._full_names: dict[tuple[str, ...], list[int]] = {}
-        self._name_words: dict[str, list[int]] = {}
-        normalised: dict[str, str] = {}
-        words: dict[str, tuple[str, ...]] = {}
-        for candidate in candidates:
-            self._add(candidate, normalised, words)
+        # Names are indexed once per distinct name (a customer's name is on all their
+        # candidates): name key -> names, name -> candidates.
+        self._named: dict[str, list[int]] = {}
+        self._full_names: dict[tuple[str, ...], list[str]] = {}
+        self._name_words: dict[str, list[str]] = {}
+        self._name_word_sizes: dict[str, int] = {}  # candidates per name word key
+        self._add_all(candidates)
+        self._index_names()
         for amounts, indexes in self._amounts.values():
             pairs = sorted(zip(amounts, indexes, strict=True))
             amounts[:], indexes[:] = [a for a, _ in pairs], [i for _, i in pairs]
 
     # -- building --
 
-    def _add(
-        self, candidate: Candidate, normalised: dict[str, str], words: dict[str, tuple[str, ...]]
-    ) -> None:
-        """Index one candidate. `normalised` and `words` cache the work the candidates of one
-        customer share (a declaration repeats its orders' references, the customer's name)."""
-        index = len(self._candidates)
-        self._candidates.append(candidate)
-        self._alive.append(True)
-        self._milli.append(_milli(candidate.expected))
-        self._by_key[_candidate_key(candidate)] = index
-        for kind, value in candidate.references:
-            compact = normalised.get(value)
-            if compact is None:
-                compact = normalised[value] = normalise_reference(value)
-            if MIN_REFERENCE_LENGTH <= len(compact) <= _MAX_REFERENCE_LENGTH:
-                self._references.setdefault(compact, []).append((index, kind, value))
-        amounts, indexes = self._amounts.setdefault(candidate.currency.upper(), ([], []))
-        amounts.append(self._milli[index])
-        indexes.append(index)
-        seen: set[str] = set()
-        for text in candidate.names:
-            sorted_words = words.get(text)
-            if sorted_words is None:
-                sorted_words = words[text] = tuple(sorted(name_words(text)))
-            if len(sorted_words) >= 2:
-                self._full_names.setdefault(sorted_words, []).append(index)
-            for word in sorted_words:
-                key = _name_word_key(word)
-                if key and key not in seen:
-                    seen.add(key)
-                    self._name_words.setdefault(key, []).append(index)
+    def _add_all(self, candidates: Iterable[Candidate]) -> None:
+        # One tight loop with the containers at hand: it runs 50,000 times per statement.
+        normalised, references = self._normalised_values, self._references
+        named, by_key, amounts = self._named, self._by_key, self._amounts
+        all_candidates, milli_amounts, currencies = self._candidates, self._milli, self._currencies
+        for index, candidate in enumerate(candidates):
+            all_candidates.append(candidate)
+            milli, currency = _milli(candidate.expected), candidate.currency.upper()
+            milli_amounts.append(milli)
+            currencies.append(currency)
+            by_key[_candidate_key(candidate)] = index
+            for kind, value in candidate.references:
+                compact = normalised.get(value)
+                if compact is None:
+                    compact = normalised[value] = normalise_reference(value)
+                if MIN_REFERENCE_LENGTH <= len(compact) <= _MAX_REFERENCE_LENGTH:
+                    references.setdefault(compact, []).append((index, kind, value))
+            in_currency = amounts.get(currency)
+            if in_currency is None:
+                in_currency = amounts[currency] = ([], [])
+            in_currency[0].append(milli)
+            in_currency[1].append(index)
+            for text in candidate.names:
+                named.setdefault(text, []).append(index)
+        self._alive = [True] * len(all_candidates)
 
-    def _prepare(self, index: int) -> _Prepared:
-        prepared = self._prepared.get(index)
-        if prepared is not None:
-            return prepared
-        candidate = self._candidates[index]
-        fuzzy = []
-        for kind, value in candidate.references:
-            compact = normalise_reference(value)
-            if kind != "customer" and len(compact) >= MIN_FUZZY_LENGTH:
-                fuzzy.append((kind, value, compact, frozenset(deletions(compact))))
-        declared = (normalise_reference(v) for k, v in candidate.references if k == "declared")
-        prepared = self._prepared[index] = _Prepared(
-            names=tuple(self._name(text) for text in candidate.names if text.strip()),
-            fuzzy=tuple(fuzzy),
-            declared=tuple(d for d in declared if len(d) >= MIN_REFERENCE_LENGTH),
-        )
-        return prepared
+    def _index_names(self) -> None:
+        sizes = self._name_word_sizes
+        for text, indexes in self._named.items():
+            words = tuple(sorted(set(name_words(text))))
+            if len(words) >= 2:
+                self._full_names.setdefault(words, []).append(text)
+            for key in {_name_word_key(word) for word in words} - {""}:
+                self._name_words.setdefault(key, []).append(text)
+                sizes[key] = sizes.get(key, 0) + len(indexes)
+
+    # What scoring needs beyond the indexes is made the first time a candidate needs it, and
+    # shared between candidates (a customer's name, a declaration's order references).
+
+    def _names_of(self, index: int) -> tuple[Name, ...]:
+        names = self._candidate_names.get(index)
+        if names is None:
+            names = self._candidate_names[index] = tuple(
+                self._name(text) for text in self._candidates[index].names if text.strip()
+            )
+        return names
 
     def _name(self, text: str) -> Name:
         name = self._names.get(text)
         if name is None:
             name = self._names[text] = Name.of(text)
         return name
+
+    def _normalised(self, value: str) -> str:
+        compact = self._normalised_values.get(value)
+        if compact is None:
+            compact = self._normalised_values[value] = normalise_reference(value)
+        return compact
+
+    def _fuzzy_references(self, index: int) -> Iterator[tuple[str, str, str]]:
+        """(kind, value, normalised) of the references long enough to forgive a typo in."""
+        for kind, value in self._candidates[index].references:
+            compact = self._normalised(value)
+            if kind != "customer" and len(compact) >= MIN_FUZZY_LENGTH:
+                yield kind, value, compact
 
     def _tolerance(self, expected: Decimal, currency: str) -> Decimal:
         """The shortfall accepted as intermediary bank fees. A currency without a cap (no
@@ -572,6 +639,14 @@ class Matcher:
             return Decimal(0)
         return min(expected * self.fee_ratio, cap)
 
+    def _tolerance_milli(self, expected: int, currency: str) -> int:
+        """`_tolerance` in thousandths, in integers: scoring compares amounts in thousandths
+        (every stored amount has three decimals at most), Decimal is too slow for it."""
+        cap = self._cap_milli.get(currency)
+        if cap is None:
+            return 0
+        return min(expected * self._ratio[0] // self._ratio[1], cap)
+
     # -- per credit --
 
     def suggest(self, credit: CreditFacts, *, limit: int = 5) -> list[Suggestion]:
@@ -580,28 +655,99 @@ class Matcher:
             return []
         spaced = reference_text(credit.text)
         keys = text_keys(spaced)
-        hits = self._reference_hits(keys)
-        payer = Name.of(credit.payer_name)
-        pool = set(hits)
-        pool.update(self._amount_pool(credit), self._name_pool(payer))
-        pool = {index for index in pool if self._alive[index]}
-        self._declared_hits(spaced, pool.difference(hits), hits)
-        scores = {index: self._score(index, credit, payer, hits.get(index)) for index in pool}
-        if not any(_referenced_and_paid(score) for score in scores.values()):
-            # No quoted document agrees with the amount: a mistyped reference is the likeliest
-            # story, so look for one among the candidates the amount or the name brought in.
-            for index in self._fuzzy_hits(keys, pool.difference(hits), hits):
-                scores[index] = self._score(index, credit, payer, hits[index])
-        owing = [score for score in scores.values() if score.payer_owes_this]
-        for score in scores.values():
-            if score.agrees and any(not _same_outcome(score.candidate, o.candidate) for o in owing):
-                # Someone else owes this amount under this payer's name too (a second car of
-                # the customer's, a namesake): only a reference can tell them apart.
-                score.agrees = False
-        ranked = sorted(scores.values(), key=_rank)
+        payer = self._name(credit.payer_name)
+        facts = _Credit(credit, payer, self._reference_hits(keys))
+        if len(payer.ordered) >= 2:
+            facts.same_names = frozenset(self._full_names.get(payer.ordered, ()))
+        scores: dict[int, _Score] = {}
+        self._score_into(scores, facts.hits, facts)
+        # Most credits quote a document whose amount agrees, paid by its customer: nothing
+        # else could outscore that, so the candidates the name or the amount would bring are
+        # not even looked at.
+        if not any(_settled(score) for score in scores.values()):
+            # Else namesakes and the customer's other candidates may be rivals...
+            named, complete = self._name_pool(facts.payer)
+            # A declaration agreeing on amount, payer and date identifies the payment without
+            # a reference only if every namesake was looked at, and if the text quotes no
+            # document number (one of the declaration's would have been found: so it is
+            # someone else's, or mistyped).
+            facts.may_agree = complete and not _QUOTED_NUMBER.search(spaced)
+            self._score_into(scores, named, facts)
+            if not any(_referenced_and_paid(score) for score in scores.values()):
+                # ...and without a document agreeing with the amount, look among them for a
+                # mistyped reference or a long declared one; with no reference at all, among
+                # the candidates the amount suggests too.
+                if not facts.hits:
+                    self._score_into(scores, self._amount_pool(facts), facts)
+                self._look_closer(spaced, keys, scores, facts)
+        return self._ranked(list(scores.values()), credit, limit)
+
+    def _look_closer(
+        self, spaced: str, keys: set[str], scores: dict[int, _Score], facts: _Credit
+    ) -> None:
+        """Rescore the candidates with a declared reference in the text, or a reference one
+        character off among the likeliest (a typo means something only with the amount or
+        the name behind it: sequential document numbers are all one typo apart)."""
+        hits = facts.hits
+        unreferenced = [score for index, score in scores.items() if index not in hits]
+        self._declared_hits(spaced, [s.index for s in unreferenced], hits)
+        likely = sorted(
+            (s for s in unreferenced if s.index not in hits and s.evidence >= _FUZZY_EVIDENCE),
+            key=_rank,
+        )
+        self._fuzzy_hits(keys, [s.index for s in likely[:_FUZZY_POOL]], hits)
+        found = [s.index for s in unreferenced if s.index in hits]
+        self._score_into(scores, found, facts, again=True)
+
+    def _score_into(
+        self,
+        scores: dict[int, _Score],
+        indexes: Iterable[int],
+        facts: _Credit,
+        *,
+        again: bool = False,
+    ) -> None:
+        """Score the live candidates not scored yet (`again`: rescore those with new hits).
+        One with neither a reference nor the amount (give or take the fee tolerance) is left
+        out: the name and the date alone can neither make a suggestion above the floor nor
+        rival one."""
+        hits = facts.hits
+        for index in indexes:
+            if self._alive[index] and (again or index not in scores):
+                hit = hits.get(index)
+                level = self._amount_level(index, facts)
+                if hit is not None or level <= AMOUNT_OVER_FEE:
+                    scores[index] = self._score(index, facts, hit, level)
+
+    def _ranked(self, scores: list[_Score], credit: CreditFacts, limit: int) -> list[Suggestion]:
+        owing = [score for score in scores if score.payer_owes_this]
+        for score in scores if len(owing) > 1 else ():
+            if score.agrees and any(_other_customer(score, other) for other in owing):
+                # Another customer owes this amount under this payer's name too (a namesake,
+                # a shared company name): only a reference can tell them apart. (The same
+                # customer's other order of that amount is not a rival: they declared this.)
+                score.disagree()
+        scores.sort(key=_rank)
         named = {score.candidate.customer_id for score in owing}
-        phrases = _Phrases.active()
-        return [self._suggestion(score, ranked, credit, named, phrases) for score in ranked[:limit]]
+        if self._phrases is None:
+            # Reasons are in the language active when the matcher first suggests (one import
+            # runs in one language): Django's per-call lookup of it is too slow here.
+            self._phrases = _Phrases.active()
+        phrases = self._phrases
+        suggestions: list[Suggestion] = []
+        declared: list[Candidate] = []
+        for score in scores:
+            if len(suggestions) == limit or score.total < SUGGESTION_FLOOR:
+                break
+            candidate = score.candidate
+            if candidate.is_declaration:
+                declared.append(candidate)
+            elif any(_same_outcome(candidate, declaration) for declaration in declared):
+                # An open order below a declaration naming it would be the same suggestion
+                # twice: confirming the declaration credits the customer for that order.
+                continue
+            suggestions.append(self._suggestion(score, scores, credit, named, phrases))
+        return suggestions
 
     def _reference_hits(self, keys: set[str]) -> dict[int, _Hit]:
         hits: dict[int, _Hit] = {}
@@ -611,45 +757,46 @@ class Matcher:
                     _record(hits, index, _Hit(REFERENCE_POINTS[kind], kind, value))
         return hits
 
-    def _declared_hits(self, spaced: str, pool: set[int], hits: dict[int, _Hit]) -> None:
+    def _declared_hits(self, spaced: str, pool: list[int], hits: dict[int, _Hit]) -> None:
         """A declared reference longer than a few words is looked for in the whole text."""
         compact = spaced.replace(" ", "")
         for index in pool:
-            if self._candidates[index].is_declaration:
-                for declared in self._prepare(index).declared:
-                    if declared in compact:
+            for kind, value in self._candidates[index].references:
+                if kind == "declared":
+                    declared = self._normalised(value)
+                    if len(declared) >= MIN_REFERENCE_LENGTH and declared in compact:
                         _record(
                             hits, index, _Hit(REFERENCE_POINTS["declared"], "declared", declared)
                         )
 
-    def _fuzzy_hits(self, keys: set[str], pool: set[int], hits: dict[int, _Hit]) -> list[int]:
+    def _fuzzy_hits(self, keys: set[str], pool: list[int], hits: dict[int, _Hit]) -> None:
         """Candidates of the pool with a reference one character off in the text. Only looked
         for there: sequential document numbers are all one character apart from each other,
         so a typo means something only with the amount or the name behind it."""
         if not pool:
-            return []
+            return
+        references = [(i, *ref) for i in pool for ref in self._fuzzy_references(i)]
+        lengths = {len(compact) for _i, _kind, _value, compact in references}
         variants: dict[str, list[str]] = {}
         for key in keys:
-            if len(key) >= MIN_FUZZY_LENGTH - 1:
+            if len(key) - 1 in lengths or len(key) in lengths or len(key) + 1 in lengths:
                 for variant in deletions(key):
                     variants.setdefault(variant, []).append(key)
-        found = []
-        for index in pool:
-            for kind, value, compact, shapes in self._prepare(index).fuzzy:
-                typed = _one_edit_source(compact, shapes, variants)
-                if typed:
-                    points = REFERENCE_POINTS[kind] - FUZZY_PENALTY
-                    _record(hits, index, _Hit(points, kind, value, typed=typed))
-                    found.append(index)
-        return found
+        for index, kind, value, compact in references:
+            typed = _one_edit_source(compact, variants)
+            if typed:
+                points = REFERENCE_POINTS[kind] - FUZZY_PENALTY
+                _record(hits, index, _Hit(points, kind, value, typed=typed))
 
-    def _amount_pool(self, credit: CreditFacts) -> list[int]:
+    def _amount_pool(self, facts: _Credit) -> list[int]:
         """Candidates whose expected amount is the credit's give or take the fee tolerance,
         nearest first."""
-        amounts, indexes = self._amounts.get(credit.currency.upper(), ([], []))
-        paid = _milli(credit.amount)
-        expected = credit.amount / (1 - self.fee_ratio)
-        tolerance = _milli(self._tolerance(expected, credit.currency))
+        amounts, indexes = self._amounts.get(facts.currency, ([], []))
+        paid = facts.paid
+        # The fee tolerance of an expected amount the credit is short of by that tolerance.
+        numerator, denominator = self._ratio
+        expected = paid * denominator // max(1, denominator - numerator)
+        tolerance = self._tolerance_milli(expected, facts.currency)
         below = bisect.bisect_left(amounts, paid) - 1
         above = below + 1
         pool: list[int] = []
@@ -669,36 +816,41 @@ class Matcher:
                 pool.append(index)
         return pool
 
-    def _name_pool(self, payer: Name) -> list[int]:
+    def _name_pool(self, payer: Name) -> tuple[list[int], bool]:
+        """Candidates with the payer's name (or a word of it, when no name is the same), and
+        whether that is all of them: with too common a name, it is not, and nothing can be
+        concluded from the others looking unlike the payer."""
         if not payer.words:
-            return []
-        exact = self._full_names.get(tuple(sorted(payer.words)))
+            return [], True
+        named = self._named
+        exact = [i for text in self._full_names.get(payer.ordered, ()) for i in named[text]]
         if exact:
-            return exact[:_FULL_NAME_POOL]
+            return exact[:_FULL_NAME_POOL], len(exact) <= _FULL_NAME_POOL
         pool: list[int] = []
+        complete = True
         for word in payer.words:
             key = _name_word_key(word)
-            bucket = self._name_words.get(key, []) if key else []
-            if len(bucket) <= _NAME_WORD_POOL:
-                pool.extend(bucket)
-        return pool
+            if self._name_word_sizes.get(key, 0) > _NAME_WORD_POOL:
+                complete = False
+            elif key:
+                pool += [i for text in self._name_words.get(key, ()) for i in named[text]]
+        return pool, complete
 
     # -- scoring --
 
-    def _score(self, index: int, credit: CreditFacts, payer: Name, hit: _Hit | None) -> _Score:
-        candidate = self._candidates[index]
-        amount_level, charge = self._amount_level(candidate, credit)
-        payer_level, matched_name = self._name_match(index, payer)
+    def _score(self, index: int, facts: _Credit, hit: _Hit | None, amount_level: int) -> _Score:
+        candidate, credit, payer = self._candidates[index], facts.credit, facts.payer
+        charge = candidate.expected - credit.amount if amount_level == AMOUNT_FEE else Decimal(0)
+        payer_level, matched_name = self._name_match(index, facts)
         days = (credit.booking_date - candidate.on).days
-        if candidate.is_declaration:
-            date_points = declaration_date_points(days)
-        else:
-            date_points = order_date_points(days)
+        declared = candidate.declaration_id is not None
+        date_points = declaration_date_points(days) if declared else order_date_points(days)
         agrees = (
-            candidate.is_declaration
+            declared
+            and (facts.may_agree or hit is not None)
             and amount_level in (AMOUNT_EXACT, AMOUNT_FEE)
-            and payer_level >= NAME_INITIALS
             and days in AGREEING_DAYS
+            and self._paid_by_declared_payer(candidate, payer, payer_level)
         )
         reference_points = 0
         if hit is not None:
@@ -721,30 +873,42 @@ class Matcher:
             third_party=bool(payer.words) and payer_level < NAME_INITIALS,
         )
 
-    def _amount_level(self, candidate: Candidate, credit: CreditFacts) -> tuple[int, Decimal]:
-        if candidate.currency.upper() != credit.currency.upper():
-            return AMOUNT_CURRENCY, Decimal(0)
-        expected, paid = candidate.expected, credit.amount
+    def _amount_level(self, index: int, facts: _Credit) -> int:
+        if self._currencies[index] != facts.currency:
+            return AMOUNT_CURRENCY
+        expected, paid = self._milli[index], facts.paid
         if paid == expected:
-            return AMOUNT_EXACT, Decimal(0)
-        tolerance = self._tolerance(expected, candidate.currency)
+            return AMOUNT_EXACT
+        tolerance = self._tolerance_milli(expected, facts.currency)
         if expected - tolerance <= paid < expected:
-            return AMOUNT_FEE, expected - paid
+            return AMOUNT_FEE
         if expected < paid <= expected + tolerance:
-            return AMOUNT_OVER_FEE, Decimal(0)
-        if expected * PARTIAL_FLOOR <= paid < expected:
-            return AMOUNT_PARTIAL, Decimal(0)
-        if expected < paid <= expected * OVERPAID_CEILING:
-            return AMOUNT_OVER, Decimal(0)
-        return AMOUNT_OFF, Decimal(0)
+            return AMOUNT_OVER_FEE
+        if expected <= paid * PARTIAL_DIVISOR and paid < expected:
+            return AMOUNT_PARTIAL
+        if expected < paid <= expected * OVERPAID_MULTIPLE:
+            return AMOUNT_OVER
+        return AMOUNT_OFF
 
-    def _name_match(self, index: int, payer: Name) -> tuple[int, str]:
-        best, best_name = NAME_NONE, ""
+    def _paid_by_declared_payer(self, candidate: Candidate, payer: Name, level: int) -> bool:
+        """The payer is the one the customer declared (their company paying when they said
+        they would is another story, and company names are often alike)."""
+        if not candidate.declared_payer:
+            return level >= NAME_INITIALS
+        return name_level(payer, self._name(candidate.declared_payer)) >= NAME_INITIALS
+
+    def _name_match(self, index: int, facts: _Credit) -> tuple[int, str]:
+        best, best_name, payer = NAME_NONE, "", facts.payer
         if payer.words:
-            for name in self._prepare(index).names:
+            for text in self._candidates[index].names:
+                if text in facts.same_names:  # the usual case, without comparing word by word
+                    return NAME_FULL, text
+            for name in self._names_of(index):
                 level = name_level(payer, name)
                 if level > best:
                     best, best_name = level, name.text
+                    if level == NAME_FULL:
+                        break
         return best, best_name
 
     # -- results --
@@ -764,7 +928,7 @@ class Matcher:
         return Suggestion(
             candidate=candidate,
             score=score.total,
-            reasons=tuple(_reasons(score, credit, phrases)),
+            reasons=_reasons(score, credit, phrases),
             third_party=score.third_party,
             bank_charge=score.charge,
             identified=score.hit is not None or score.agrees,
@@ -844,24 +1008,33 @@ def _record(hits: dict[int, _Hit], index: int, hit: _Hit) -> None:
     hits[index] = hit
 
 
+def _other_customer(score: _Score, other: _Score) -> bool:
+    return score.candidate.customer_id != other.candidate.customer_id
+
+
 def _rank(score: _Score) -> tuple[int, bool, int]:
     # Equal scores: a declaration first (confirming it also settles what the customer said).
-    return (-score.total, not score.candidate.is_declaration, score.index)
+    return (-score.total, score.candidate.declaration_id is None, score.index)
+
+
+def _settled(score: _Score) -> bool:
+    """Quoted, paid, and not by a third party: nothing the name or amount could bring in
+    would change the outcome."""
+    return _referenced_and_paid(score) and not score.third_party
 
 
 def _referenced_and_paid(score: _Score) -> bool:
-    return (
-        score.hit is not None
-        and score.hit.kind != "customer"
-        and score.amount_level in (AMOUNT_EXACT, AMOUNT_FEE, AMOUNT_OVER_FEE)
+    return score.hit is not None and score.amount_level in (
+        AMOUNT_EXACT,
+        AMOUNT_FEE,
+        AMOUNT_OVER_FEE,
     )
 
 
-def _one_edit_source(compact: str, shapes: frozenset[str], variants: dict[str, list[str]]) -> str:
+def _one_edit_source(compact: str, variants: dict[str, list[str]]) -> str:
     """The word run of the text within one edit of the reference `compact`, or ''."""
-    if shapes.isdisjoint(variants):
-        return ""
-    for shape in shapes.intersection(variants):
+    shared = variants.keys() & deletions(compact)
+    for shape in shared:
         for typed in variants[shape]:
             if within_one_edit(compact, typed):
                 return typed
@@ -943,7 +1116,9 @@ def _order_rows(wanted: QuerySet[Order]) -> dict[int, dict[str, Any]]:
         proforma__order__in=wanted, vehicle__isnull=False
     ).values_list("proforma__order__id", "vehicle__stock_number", "vehicle__chassis_number")
     for order_id, amount in paid:
-        rows[order_id]["paid"] = amount or Decimal(0)
+        # SQLite sums decimals in floating point: back to the currency's minor unit.
+        row = rows[order_id]
+        row["paid"] = quantize(amount or 0, row["currency"])
     for order_id, stock_number, chassis_number in vehicles:
         rows[order_id]["vehicles"].append((stock_number, chassis_number))
     return rows
@@ -1035,6 +1210,14 @@ _KIND_LABELS = {
     "declared": gettext_noop("Declared reference"),
 }
 
+_NO_PAYER = gettext_noop("The bank gave no payer name")
+_BOOKED_BEFORE_ISSUE = gettext_noop("Booked before the proforma was issued")
+_DECLARED_FOR_BOOKING_DAY = gettext_noop("Transfer declared for the booking day")
+_AGREES = gettext_noop("Amount, payer and date agree with the customer's declaration")
+_FOUND = gettext_noop("%(kind)s %(reference)s found in the remittance text")
+_FOUND_TYPO = gettext_noop(
+    "%(kind)s %(reference)s found in the remittance text with one character different (%(typed)s)"
+)
 _AMOUNT_TEMPLATES = {
     AMOUNT_EXACT: gettext_noop("Amount matches exactly (%(expected)s)"),
     AMOUNT_FEE: gettext_noop("Amount matches (short by %(charge)s: intermediary bank fee)"),
@@ -1054,7 +1237,8 @@ class _Phrases:
     _by_language: ClassVar[dict[str | None, _Phrases]] = {}
 
     def __init__(self) -> None:
-        self._memo: dict[tuple[str, str, int], str] = {}
+        self._singular: dict[str, str] = {}
+        self._counted: dict[tuple[str, str, int], str] = {}
 
     @classmethod
     def active(cls) -> _Phrases:
@@ -1065,32 +1249,39 @@ class _Phrases:
         return phrases
 
     def gettext(self, message: str) -> str:
-        key = (message, "", 0)
-        translated = self._memo.get(key)
+        translated = self._singular.get(message)
         if translated is None:
-            translated = self._memo[key] = gettext(message)
+            translated = self._singular[message] = gettext(message)
         return translated
 
     def ngettext(self, singular: str, plural: str, count: int) -> str:
         key = (singular, plural, count)
-        translated = self._memo.get(key)
+        translated = self._counted.get(key)
         if translated is None:
-            translated = self._memo[key] = ngettext(singular, plural, count)
+            translated = self._counted[key] = ngettext(singular, plural, count)
         return translated
 
 
-def _reasons(score: _Score, credit: CreditFacts, phrases: _Phrases) -> Iterator[str]:
+_AMOUNT_PLACEHOLDERS = {
+    level: tuple(re.findall(r"%\((\w+)\)s", message))
+    for level, message in _AMOUNT_TEMPLATES.items()
+}
+
+
+def _reasons(score: _Score, credit: CreditFacts, phrases: _Phrases) -> tuple[str, ...]:
+    reasons = [
+        _amount_reason(score, credit, phrases),
+        _name_reason(score, credit, phrases),
+        _date_reason(score, phrases),
+    ]
     if score.hit is not None:
-        yield _reference_reason(score.hit, phrases)
-    yield _amount_reason(score, credit, phrases)
-    yield _name_reason(score, credit, phrases)
-    yield _date_reason(score, phrases)
+        reasons.insert(0, _reference_reason(score.hit, phrases))
     if score.agrees:
-        yield phrases.gettext(
-            gettext_noop("Amount, payer and date agree with the customer's declaration")
-        )
+        reasons.append(phrases.gettext(_AGREES))
+    return tuple(reasons)
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _money(amount: Decimal, currency: str) -> str:
     try:
         return money_format(amount, currency)
@@ -1101,63 +1292,69 @@ def _money(amount: Decimal, currency: str) -> str:
 def _reference_reason(hit: _Hit, phrases: _Phrases) -> str:
     values = {"kind": phrases.gettext(_KIND_LABELS[hit.kind]), "reference": hit.value}
     if hit.typed:
-        template = gettext_noop(
-            "%(kind)s %(reference)s found in the remittance text with one character "
-            "different (%(typed)s)"
-        )
-        return phrases.gettext(template) % {**values, "typed": hit.typed}
-    return phrases.gettext(gettext_noop("%(kind)s %(reference)s found in the remittance text")) % (
-        values
-    )
+        return phrases.gettext(_FOUND_TYPO) % {**values, "typed": hit.typed}
+    return phrases.gettext(_FOUND) % values
 
 
 def _amount_reason(score: _Score, credit: CreditFacts, phrases: _Phrases) -> str:
     expected, currency = score.candidate.expected, score.candidate.currency
-    amounts = {
-        "paid": lambda: _money(credit.amount, credit.currency),
-        "expected": lambda: _money(expected, currency),
-        "charge": lambda: _money(score.charge, currency),
-        "difference": lambda: _money(credit.amount - expected, currency),
-    }
-    template = phrases.gettext(_AMOUNT_TEMPLATES[score.amount_level])
-    # Format only the amounts this template shows (formatting is most of a reason's cost).
-    return template % {key: text() for key, text in amounts.items() if f"%({key})s" in template}
+    message = _AMOUNT_TEMPLATES[score.amount_level]
+    # Format only the amounts this reason shows (formatting is most of a reason's cost).
+    values = {}
+    for key in _AMOUNT_PLACEHOLDERS[score.amount_level]:
+        if key == "paid":
+            values[key] = _money(credit.amount, credit.currency)
+        elif key == "expected":
+            values[key] = _money(expected, currency)
+        elif key == "charge":
+            values[key] = _money(score.charge, currency)
+        else:
+            values[key] = _money(credit.amount - expected, currency)
+    return phrases.gettext(message) % values
+
+
+_NAME_TEMPLATES = {
+    NAME_NONE: gettext_noop("Payer '%(payer)s' is not the customer: third-party payment"),
+    NAME_FAMILY: gettext_noop(
+        "Payer '%(payer)s' shares a name with '%(name)s': third-party payment"
+    ),
+    NAME_INITIALS: gettext_noop("Payer '%(payer)s' matches '%(name)s' by initials"),
+}
+_FULL_NAME_TEMPLATES = {
+    "declared": gettext_noop("Payer '%(payer)s' matches the payer the customer declared"),
+    "customer": gettext_noop("Payer '%(payer)s' matches the customer's name"),
+    "company": gettext_noop("Payer '%(payer)s' matches the customer's company '%(name)s'"),
+}
 
 
 def _name_reason(score: _Score, credit: CreditFacts, phrases: _Phrases) -> str:
     candidate = score.candidate
     if not credit.payer_name.strip():
-        return phrases.gettext(gettext_noop("The bank gave no payer name"))
+        return phrases.gettext(_NO_PAYER)
     values = {"payer": credit.payer_name.strip(), "name": score.name}
-    if score.name_level == NAME_NONE:
-        template = gettext_noop("Payer '%(payer)s' is not the customer: third-party payment")
-    elif score.name_level == NAME_FAMILY:
-        template = gettext_noop(
-            "Payer '%(payer)s' shares a name with '%(name)s': third-party payment"
-        )
-    elif score.name_level == NAME_INITIALS:
-        template = gettext_noop("Payer '%(payer)s' matches '%(name)s' by initials")
+    if score.name_level != NAME_FULL:
+        template = _NAME_TEMPLATES[score.name_level]
     elif candidate.declared_payer and score.name == candidate.declared_payer:
-        template = gettext_noop("Payer '%(payer)s' matches the payer the customer declared")
+        template = _FULL_NAME_TEMPLATES["declared"]
     elif candidate.names and score.name == candidate.names[0]:
-        template = gettext_noop("Payer '%(payer)s' matches the customer's name")
+        template = _FULL_NAME_TEMPLATES["customer"]
     else:
-        template = gettext_noop("Payer '%(payer)s' matches the customer's company '%(name)s'")
+        template = _FULL_NAME_TEMPLATES["company"]
     return phrases.gettext(template) % values
 
 
 def _date_reason(score: _Score, phrases: _Phrases) -> str:
     days = score.days
-    if not score.candidate.is_declaration:
+    if score.candidate.declaration_id is None:
         if days < 0:
-            return phrases.gettext(gettext_noop("Booked before the proforma was issued"))
+            return phrases.gettext(_BOOKED_BEFORE_ISSUE)
         return phrases.ngettext(
             "Proforma issued %(days)d day before the payment",
             "Proforma issued %(days)d days before the payment",
             days,
         ) % {"days": days}
     if days == 0:
-        return phrases.gettext(gettext_noop("Transfer declared for the booking day"))
+        return phrases.gettext(_DECLARED_FOR_BOOKING_DAY)
     if days < 0:
         return phrases.ngettext(
             "Transfer declared %(days)d day after the booking",

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from exportdesk.accounts.models import User
 from exportdesk.core.money import ZERO
-from exportdesk.payments.ledger import account_key
+from exportdesk.payments.ledger import account_spec
 from exportdesk.payments.models import (
     AccountKind,
     Allocation,
@@ -151,7 +151,7 @@ def customer_statement(
 ) -> CustomerStatement:
     """The customer's deposit account between two days, as the customer reads it: money they
     sent is positive, money used for orders or refunded is negative."""
-    key = account_key(AccountKind.CUSTOMER_DEPOSIT, currency, customer=customer)
+    key = account_spec(AccountKind.CUSTOMER_DEPOSIT, currency, customer=customer).key
     lines = JournalLine.objects.filter(account__key=key).select_related("entry")
     before = lines.filter(entry__created_at__date__lt=start).aggregate(total=Sum("amount"))
     opening = -(before["total"] or ZERO)

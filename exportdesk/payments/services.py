@@ -7,25 +7,27 @@ primary key). Statement imports live in `imports.py` and confirm through `credit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import AuditDraft, audit_event_record, audit_events_record
+from exportdesk.core.bulk import ids_reserve, rows_insert
 from exportdesk.core.mail import mail_send_template
 from exportdesk.core.money import INVOICE_CURRENCIES, ZERO, money_format, quantize
 from exportdesk.messaging.models import ContactEvent
-from exportdesk.messaging.services import contact_event_build, contact_event_record
+from exportdesk.messaging.services import contact_event_record, contact_event_values
 from exportdesk.payments.ledger import (
     AccountSpec,
     Posting,
@@ -290,20 +292,42 @@ class Confirmation:
     third_party: bool = False
 
 
-def _confirmation_check(item: Confirmation) -> None:
-    txn = item.transaction
-    if txn.status != BankTransaction.Status.UNMATCHED or txn.amount <= 0:
+def _confirmation_check(
+    item: Confirmation, txn: dict[str, Any], decl: dict[str, Any] | None
+) -> None:
+    if txn["status"] != BankTransaction.Status.UNMATCHED or txn["amount"] <= 0:
         raise PaymentRefused(_("Only an unmatched incoming payment can be confirmed."))
     if item.bank_charge < 0:
         raise PaymentRefused(_("A bank charge cannot be negative."))
-    declaration = item.declaration
-    if declaration is not None:
-        if declaration.customer_id != item.customer.pk:
+    if decl is not None:
+        if decl["customer_id"] != item.customer.pk:
             raise PaymentRefused(_("That declaration belongs to another customer."))
-        if declaration.status != PaymentDeclaration.Status.PENDING:
+        if decl["status"] != PaymentDeclaration.Status.PENDING:
             raise PaymentRefused(_("That declaration is no longer pending."))
-        if declaration.currency != txn.currency:
+        if decl["currency"] != txn["currency"]:
             raise PaymentRefused(_("The declaration is in another currency than the payment."))
+
+
+_TXN_COLUMNS = (
+    "id",
+    "status",
+    "amount",
+    "currency",
+    "bank_account_id",
+    "booking_date",
+    "counterparty_name",
+    "counterparty_account",
+)
+
+
+def _locked_rows(
+    model: type[Model], ids: list[int], columns: Sequence[str]
+) -> dict[int, dict[str, Any]]:
+    return {
+        row["id"]: row
+        for chunk in _chunks(ids)
+        for row in model._default_manager.select_for_update().filter(pk__in=chunk).values(*columns)
+    }
 
 
 def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) -> list[Deposit]:
@@ -311,103 +335,83 @@ def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) ->
     matches) or one (accounting's choice): each becomes a deposit, posted bank → customer deposit
     (plus the absorbed bank charge), and its declaration is confirmed.
 
-    Built for batches: a fixed number of queries for the whole batch, not per payment."""
+    Built for batches: a fixed number of queries and bulk inserts (`core.bulk`) for the whole
+    batch, not per payment. Callers may pass unsaved stand-ins carrying only primary keys."""
     if not confirmations:
         return []
     now = timezone.now()
     with transaction.atomic():
         txn_ids = sorted(item.transaction.pk for item in confirmations)
-        fresh = {
-            t.pk: t
-            for chunk in _chunks(txn_ids)
-            for t in BankTransaction.objects.select_for_update()
-            .select_related("bank_account")
-            .filter(pk__in=chunk)
-        }
         decl_ids = sorted(item.declaration.pk for item in confirmations if item.declaration)
-        decls = {
-            d.pk: d
-            for chunk in _chunks(decl_ids)
-            for d in PaymentDeclaration.objects.select_for_update().filter(pk__in=chunk)
-        }
         if len(set(txn_ids)) != len(txn_ids) or len(set(decl_ids)) != len(decl_ids):
             raise PaymentRefused(_("The same payment or declaration appears twice."))
-        # Callers may pass bare ids (a statement's automatic matches): load the people once.
-        people = User.objects.in_bulk({item.customer.pk for item in confirmations})
-        items = [
-            Confirmation(
-                fresh[item.transaction.pk],
-                people[item.customer.pk],
-                decls[item.declaration.pk] if item.declaration else None,
-                item.bank_charge,
-                item.third_party,
-            )
-            for item in confirmations
-        ]
-        for item in items:
-            _confirmation_check(item)
-        entries = JournalEntry.objects.bulk_create(
-            JournalEntry(
-                kind=JournalEntry.Kind.RECEIPT,
-                memo=f"Payment received {item.transaction.booking_date} "
-                f"from {item.transaction.counterparty_name or '?'} for {item.customer.customer_number}"[
-                    :200
-                ],
-                created_at=now,
-                actor=actor,
-            )
-            for item in items
+        txns = _locked_rows(BankTransaction, txn_ids, _TXN_COLUMNS)
+        decls = _locked_rows(
+            PaymentDeclaration, decl_ids, ("id", "customer_id", "status", "currency")
         )
+        emails = dict(
+            User.objects.filter(pk__in={item.customer.pk for item in confirmations}).values_list(
+                "pk", "email"
+            )
+        )
+        for item in confirmations:
+            _confirmation_check(
+                item,
+                txns[item.transaction.pk],
+                decls[item.declaration.pk] if item.declaration else None,
+            )
         accounts = ledger_accounts(
             spec
-            for item in items
-            for spec in (
-                AccountSpec(
-                    AccountKind.BANK, item.transaction.currency, item.transaction.bank_account
-                ),
-                AccountSpec(AccountKind.BANK_CHARGES, item.transaction.currency),
-                AccountSpec(
-                    AccountKind.CUSTOMER_DEPOSIT,
-                    item.transaction.currency,
-                    customer_id=item.customer.pk,
-                ),
-            )
+            for item in confirmations
+            for spec in _receipt_accounts(txns[item.transaction.pk], item.customer.pk)
         )
-        lines: list[JournalLine] = []
-        deposits: list[Deposit] = []
-        for item, entry in zip(items, entries, strict=True):
-            txn = item.transaction
-            credited = txn.amount + item.bank_charge
-            bank = accounts[AccountSpec(AccountKind.BANK, txn.currency, txn.bank_account).key]
-            held = accounts[
-                AccountSpec(
-                    AccountKind.CUSTOMER_DEPOSIT, txn.currency, customer_id=item.customer.pk
-                ).key
-            ]
-            lines.append(JournalLine(entry=entry, account=bank, amount=txn.amount))
-            if item.bank_charge:
-                charges = accounts[AccountSpec(AccountKind.BANK_CHARGES, txn.currency).key]
-                lines.append(JournalLine(entry=entry, account=charges, amount=item.bank_charge))
-            lines.append(JournalLine(entry=entry, account=held, amount=-credited))
-            deposits.append(
-                Deposit(
-                    customer=item.customer,
-                    transaction=txn,
-                    declaration=item.declaration,
-                    currency=txn.currency,
-                    received=txn.amount,
-                    bank_charge=item.bank_charge,
-                    amount=credited,
-                    payer_name=txn.counterparty_name,
-                    payer_account=txn.counterparty_account,
-                    third_party=item.third_party,
-                    confirmed_by=actor,
-                    confirmed_at=now,
-                    entry=entry,
-                )
+        entry_ids = ids_reserve(JournalEntry, len(confirmations))
+        deposit_ids = ids_reserve(Deposit, len(confirmations))
+        entries, lines, deposits = [], [], []
+        for item, entry_id, deposit_id in zip(confirmations, entry_ids, deposit_ids, strict=True):
+            txn = txns[item.transaction.pk]
+            customer_id = item.customer.pk
+            bank, charges, held = (
+                accounts[spec.key] for spec in _receipt_accounts(txn, customer_id)
             )
-        JournalLine.objects.bulk_create(lines, batch_size=5000)
-        Deposit.objects.bulk_create(deposits, batch_size=5000)
+            credited = txn["amount"] + item.bank_charge
+            entries.append(
+                {
+                    "id": entry_id,
+                    "kind": JournalEntry.Kind.RECEIPT,
+                    "memo": f"Payment received {txn['booking_date']} from "
+                    f"{txn['counterparty_name'] or '?'} for C{customer_id:06d}"[:200],
+                    "created_at": now,
+                    "actor_id": actor.pk if actor else None,
+                }
+            )
+            lines.append({"entry_id": entry_id, "account_id": bank.pk, "amount": txn["amount"]})
+            if item.bank_charge:
+                lines.append(
+                    {"entry_id": entry_id, "account_id": charges.pk, "amount": item.bank_charge}
+                )
+            lines.append({"entry_id": entry_id, "account_id": held.pk, "amount": -credited})
+            deposits.append(
+                {
+                    "id": deposit_id,
+                    "customer_id": customer_id,
+                    "transaction_id": txn["id"],
+                    "declaration_id": item.declaration.pk if item.declaration else None,
+                    "currency": txn["currency"],
+                    "received": txn["amount"],
+                    "bank_charge": item.bank_charge,
+                    "amount": credited,
+                    "payer_name": txn["counterparty_name"],
+                    "payer_account": txn["counterparty_account"],
+                    "third_party": item.third_party,
+                    "confirmed_by_id": actor.pk if actor else None,
+                    "confirmed_at": now,
+                    "entry_id": entry_id,
+                }
+            )
+        rows_insert(JournalEntry, entries)
+        rows_insert(JournalLine, lines)
+        rows_insert(Deposit, deposits)
         for chunk in _chunks(txn_ids):
             BankTransaction.objects.filter(pk__in=chunk).update(
                 status=BankTransaction.Status.CONFIRMED
@@ -416,54 +420,70 @@ def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) ->
             PaymentDeclaration.objects.filter(pk__in=chunk).update(
                 status=PaymentDeclaration.Status.CONFIRMED, closed_at=now
             )
-        ContactEvent.objects.bulk_create(
-            contact_event_build(
-                email=d.customer.email,
-                customer=d.customer,
+        _receipts_told(deposits, emails, actor)
+        transaction.on_commit(lambda: _deposit_notices_enqueue(deposit_ids))
+    found = Deposit.objects.in_bulk(deposit_ids)
+    return [found[pk] for pk in deposit_ids]
+
+
+def _receipt_accounts(txn: dict[str, Any], customer_id: int) -> tuple[AccountSpec, ...]:
+    """Bank, bank charges and the customer's deposits, in the credit's currency."""
+    currency = txn["currency"]
+    return (
+        AccountSpec(AccountKind.BANK, currency, bank_account_id=txn["bank_account_id"]),
+        AccountSpec(AccountKind.BANK_CHARGES, currency),
+        AccountSpec(AccountKind.CUSTOMER_DEPOSIT, currency, customer_id=customer_id),
+    )
+
+
+def _receipts_told(
+    deposits: list[dict[str, Any]], emails: dict[int, str], actor: User | None
+) -> None:
+    """Each confirmed payment in the customer's contact history and in the audit log."""
+    events = []
+    drafts = []
+    for d in deposits:
+        note = (
+            f"Sent by {d['payer_name'] or 'someone else'}: we check payments from third parties "
+            "before the money can be used."
+            if d["third_party"]
+            else ""
+        )
+        events.append(
+            contact_event_values(
+                email=emails[d["customer_id"]],
+                customer=d["customer_id"],
                 kind=ContactEvent.Kind.NOTICE,
                 direction=ContactEvent.Direction.OUTBOUND,
-                subject=f"Payment received: {money_format(d.amount, d.currency)}",
-                body=_third_party_note(d),
-                source=d,
+                subject=f"Payment received: {money_format(d['amount'], d['currency'])}",
+                body=note,
+                source=Deposit(pk=d["id"]),
             )
-            for d in deposits
         )
-        audit_events_record(
-            [
-                AuditDraft(
-                    action="payment.confirmed",
-                    actor=actor,
-                    obj=d,
-                    subject_id=d.customer.pk,
-                    details={
-                        "transaction": d.transaction.pk,
-                        "amount": str(d.amount),
-                        "currency": d.currency,
-                        "automatic": actor is None,
-                        "third_party": d.third_party,
-                    },
-                )
-                for d in deposits
-            ]
+        drafts.append(
+            AuditDraft(
+                action="payment.confirmed",
+                actor=actor,
+                object_type="payments.deposit",
+                object_id=str(d["id"]),
+                subject_id=d["customer_id"],
+                details={
+                    "transaction": d["transaction_id"],
+                    "amount": str(d["amount"]),
+                    "currency": d["currency"],
+                    "automatic": actor is None,
+                    "third_party": d["third_party"],
+                },
+            )
         )
-        ids = [d.pk for d in deposits]
-        transaction.on_commit(lambda: _deposit_notices_enqueue(ids))
-    return deposits
+    rows_insert(ContactEvent, events)
+    audit_events_record(drafts)
 
 
 def _chunks(ids: list[int], size: int = 900) -> Iterator[list[int]]:
     """Slices small enough for SQLite's limit on query parameters."""
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
-
-
-def _third_party_note(deposit: Deposit) -> str:
-    if not deposit.third_party:
-        return ""
-    return (
-        f"Sent by {deposit.payer_name or 'someone else'}: we check payments from third parties "
-        "before the money can be used."
-    )
 
 
 def _deposit_notices_enqueue(deposit_ids: list[int]) -> None:

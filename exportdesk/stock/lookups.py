@@ -3,8 +3,10 @@
 SQLite's planner picks one index per query. For "suv, newest first" it may take the body-type
 index and then sort tens of thousands of matches, where reading the newest-first index and
 skipping the few non-matching rows is far faster. A unary plus on the column ("+body_type = ?")
-keeps the term out of index selection; the page query uses these, the count query does not.
-Other databases get the ordinary SQL.
+keeps the term out of index selection. Other databases get the ordinary SQL.
+
+The public search writes its SQL itself (stock/search.py, SearchQuery) and applies the same
+unary plus there; these lookups are for ORM queries that need it.
 """
 
 from __future__ import annotations
@@ -40,13 +42,5 @@ class NoIndexLte(_NoIndex, lookups.LessThanOrEqual):
     operator = "lte"
 
 
-class NoIndexIn(lookups.In):
-    lookup_name = "noindex_in"
-
-    def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, Any]:
-        sql, params = self.as_sql(compiler, connection)
-        return f"+{sql}", params
-
-
-for lookup in (NoIndexExact, NoIndexGte, NoIndexLte, NoIndexIn):
+for lookup in (NoIndexExact, NoIndexGte, NoIndexLte):
     Field.register_lookup(lookup)

@@ -1,23 +1,29 @@
-"""The public stock search: filters from the URL, validated, turned into one indexed query.
+"""The public stock search: filters from the URL, validated, turned into indexed queries.
 
 Where the time of a search page goes, and why the code is shaped the way it is (measured with
-`python -m bench search`, 200,000 vehicles on SQLite):
+`python -m bench search`, 200,000 vehicles on SQLite; see also bench/search.py):
 
-- Each query reads one index in order. The page query keeps attribute filters out of SQLite's
-  index choice (lookups.py) so it reads the sort index and skips non-matching rows; the count
-  uses the filter indexes, which cover the filtered columns so counting never reads table rows.
-- The count stops at COUNT_CAP; a page that lies beyond the cap needs no count at all: one
-  extra row on the page query says whether more follow.
-- The result rows are plain tuples (no model instances, no prefetch machinery) and carry the
-  first photo's id; make and model names come from the small reference tables the filter panel
-  lists anyway.
-- Cards and select options are rendered here with str.format and escape: Django's template
-  engine spends about 10 µs per variable, which at 100 cards and 100 model options is most of
-  the page's time. The markup is the same as the templates had.
+- Every query reads one index. The page query keeps attribute filters out of SQLite's index
+  choice so it reads the sort index in order and skips non-matching rows; the count uses the
+  filter indexes, which hold the filtered columns, so counting never reads table rows.
+- The count stops at COUNT_CAP. A page beyond the cap needs no count at all: one extra row on
+  the page query says whether more follow (deep pages cost one OFFSET scan, not two).
+- A grade keyword becomes `grade IN (...)` over the listed grades that contain it, found by
+  skipping through the grade index, instead of a substring test on every listed car.
+- The two statements are written out in SQL (SearchQuery): the ORM spent longer compiling them
+  than SQLite spends running them. The result rows are plain tuples carrying the first
+  photo's id; make and model names come from the reference query the filter panel needs.
+- The cards and the filter panel are rendered here with str.format and escape, in the markup
+  the templates had: Django's template engine spends about 10 µs per variable, which at 100
+  cards and a hundred model options was most of the page's time.
+- Per process, only what comes from code is kept: the panel's translated labels and choices
+  (per language) and the form's fields (shared, not deep-copied per request). Makes, models,
+  grades, counts and rows are read on every request, so every change shows at once.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -25,10 +31,10 @@ from typing import Any
 
 from django import forms
 from django.db import connection
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Prefetch, QuerySet
 from django.utils.formats import get_format, number_format
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.forms import NoLabelSuffix
@@ -152,26 +158,48 @@ class StockSearchForm(NoLabelSuffix, forms.Form):
         return cleaned
 
 
+class _SharedFields(dict[str, forms.Field]):
+    """The search form's fields, shared by every instance instead of deep-copied for each:
+    copying 21 fields with their translated choices was half the form's cost on every page
+    view. Nothing changes a field of this form per request; anything that ever needs to must
+    replace the field in form.fields (a per-instance dict), never modify the shared one."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
+        return dict(self)
+
+
+StockSearchForm.base_fields = _SharedFields(StockSearchForm.base_fields)
+
+
 # --- the reference data a page names cars and fills the filter panel with -----------------------
 
 
 @dataclass(frozen=True)
 class Reference:
-    """Makes and models: a few hundred rows at most, read in two small queries per page."""
+    """Makes and their models: a few hundred rows at most, read in one small query per page.
+
+    Raw SQL on purpose: Django's compiler costs more than this query does."""
 
     makes: list[tuple[int, str, str]]  # (id, slug, name), by name
     models: list[tuple[int, int, str]]  # (id, make id, name), by make name and name
 
     @classmethod
     def load(cls) -> Reference:
-        return cls(
-            makes=list(VehicleMake.objects.order_by("name").values_list("pk", "slug", "name")),
-            models=list(
-                VehicleModel.objects.order_by("make__name", "name").values_list(
-                    "pk", "make_id", "name"
-                )
-            ),
-        )
+        make_table = connection.ops.quote_name(VehicleMake._meta.db_table)
+        model_table = connection.ops.quote_name(VehicleModel._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT k.id, k.slug, k.name, m.id, m.name FROM {make_table} k "  # noqa: S608 - quoted table names only
+                f"LEFT JOIN {model_table} m ON m.make_id = k.id ORDER BY k.name, m.name, m.id"
+            )
+            rows = cursor.fetchall()
+        makes: dict[int, tuple[int, str, str]] = {}
+        models = []
+        for make_id, slug, make_name, model_id, model_name in rows:
+            makes.setdefault(make_id, (make_id, slug, make_name))
+            if model_id is not None:
+                models.append((model_id, make_id, model_name))
+        return cls(makes=list(makes.values()), models=models)
 
     def make_names(self) -> dict[int, str]:
         return {pk: name for pk, _slug, name in self.makes}
@@ -217,7 +245,7 @@ def _listed_grades() -> list[str] | None:
             FROM grades WHERE grades.grade IS NOT NULL AND n <= %s
         )
         SELECT grade FROM grades WHERE grade IS NOT NULL
-    """
+    """  # noqa: S608 - a quoted table name; the limit is a parameter
     with connection.cursor() as cursor:
         cursor.execute(sql, [GRADE_WALK_LIMIT])
         found = [row[0] for row in cursor.fetchall()]
@@ -228,95 +256,40 @@ def _listed_grades() -> list[str] | None:
 class Keyword:
     """What a keyword filters on, worked out once for both the count and the page query."""
 
-    ranges: str = ""  # a prefix of stock and chassis numbers (upper case)
+    prefix: str = ""  # a prefix of stock and chassis numbers (upper case)
     model_ids: tuple[int, ...] = ()
     grades: tuple[str, ...] | None = None  # exact grades that contain the text
     grade_text: str = ""  # substring of the grade, when there are too many grades to list
 
     @classmethod
-    def parse(cls, raw: str) -> Keyword:
+    def parse(cls, raw: str, reference: Reference) -> Keyword:
         """Numbers (ED0012345, ZVW30-1234567) by indexed prefix range on stock and chassis
-        number; words by make or model name; anything else by grade."""
+        number; words by make or model name; anything else by grade. Names and grades match
+        case-insensitively anywhere in the name."""
         text = raw.strip()
         if any(ch.isdigit() for ch in text):
-            return cls(ranges=text.upper())
+            return cls(prefix=text.upper())
+        needle = text.casefold()
+        makes = reference.make_names()
         model_ids = tuple(
-            VehicleModel.objects.filter(
-                Q(name__icontains=text) | Q(make__name__icontains=text)
-            ).values_list("id", flat=True)[:500]
+            pk
+            for pk, make_id, name in reference.models
+            if needle in name.casefold() or needle in makes.get(make_id, "").casefold()
         )
         if model_ids:
             return cls(model_ids=model_ids)
         grades = _listed_grades()
         if grades is None:
             return cls(grade_text=text)
-        needle = text.casefold()
         return cls(grades=tuple(g for g in grades if needle in g.casefold()))
-
-    def apply(self, qs: QuerySet[Vehicle], *, for_page: bool) -> QuerySet[Vehicle]:
-        if self.ranges:
-            upper = self.ranges
-            return qs.filter(
-                Q(stock_number__gte=upper, stock_number__lt=upper + "\uffff")
-                | Q(chassis_number__gte=upper, chassis_number__lt=upper + "\uffff")
-            )
-        if self.model_ids:
-            return qs.filter(model_id__in=self.model_ids)
-        if self.grades is not None:
-            return qs.filter(**{"grade__noindex_in" if for_page else "grade__in": self.grades})
-        return qs.filter(grade__icontains=self.grade_text)
-
-
-def _apply(
-    qs: QuerySet[Vehicle],
-    data: dict[str, Any],
-    keyword: Keyword | None,
-    *,
-    for_page: bool,
-    sort: str = "",
-) -> QuerySet[Vehicle]:
-    """Filter by the valid fields. For the page query (for_page) the attribute filters are
-    kept out of SQLite's index choice so it reads the sort index in order (see lookups.py),
-    except a range on the sorted column itself, which seeks in that same index; makes and
-    models keep their indexes, which also serve the newest and price sorts."""
-    exact = "noindex_exact" if for_page else "exact"
-    sort_ranges = SORT_RANGES.get(sort, ()) if for_page else ()
-    # A valid model belongs to the valid make (the form checks), so the model alone narrows.
-    if data.get("model"):
-        qs = qs.filter(model=data["model"])
-    elif data.get("make"):
-        qs = qs.filter(make=data["make"])
-    for field in ("body_type", "fuel", "transmission", "drive", "steering"):
-        if data.get(field):
-            qs = qs.filter(**{f"{field}__{exact}": data[field]})
-    ranges = {
-        "year_min": "first_registration_year__gte",
-        "year_max": "first_registration_year__lte",
-        "price_min": "fob_price_jpy__gte",
-        "price_max": "fob_price_jpy__lte",
-        "mileage_min": "mileage_km__gte",
-        "mileage_max": "mileage_km__lte",
-        "cc_min": "engine_cc__gte",
-        "cc_max": "engine_cc__lte",
-        "seats": "seats__gte",
-    }
-    for field, lookup in ranges.items():
-        if data.get(field) is not None:
-            if for_page and field not in sort_ranges:
-                lookup = lookup.replace("__", "__noindex_")
-            qs = qs.filter(**{lookup: data[field]})
-    if data.get("colour"):
-        qs = qs.filter(**{f"colour__{exact}": normalise_colour(data["colour"])})
-    if keyword is not None:
-        qs = keyword.apply(qs, for_page=for_page)
-    return qs
 
 
 COUNT_CAP = 10_000
 # Pages past this are answered by counting to the last page (a bounded, if slow, exception).
 MAX_PAGE = 1_000_000
 
-# What a card shows and what the destination rules read, in this order.
+# What a card shows and what the destination rules read, in this order; the page query adds
+# the first photo's id.
 ROW_FIELDS = (
     "id",
     "stock_number",
@@ -335,8 +308,155 @@ ROW_FIELDS = (
     "first_registration_month",
     "manufacture_year",
 )
-# A row of the page query: ROW_FIELDS, then the first photo's id (or None).
 Row = tuple[Any, ...]
+
+# Cleaned form field -> column it must equal.
+_EXACT = {
+    "body_type": "body_type",
+    "fuel": "fuel",
+    "transmission": "transmission",
+    "drive": "drive",
+    "steering": "steering",
+}
+# Cleaned form field -> (column, comparison).
+_RANGES = {
+    "year_min": ("first_registration_year", ">="),
+    "year_max": ("first_registration_year", "<="),
+    "price_min": ("fob_price_jpy", ">="),
+    "price_max": ("fob_price_jpy", "<="),
+    "mileage_min": ("mileage_km", ">="),
+    "mileage_max": ("mileage_km", "<="),
+    "cc_min": ("engine_cc", ">="),
+    "cc_max": ("engine_cc", "<="),
+    "seats": ("seats", ">="),
+}
+
+
+class NothingMatches(Exception):
+    """The filters exclude every car (e.g. a keyword no grade contains): no query needed."""
+
+
+class SearchQuery:
+    """The search as SQL: the capped count and the page's rows.
+
+    Written out rather than built with the ORM: the ORM spent about a millisecond compiling
+    these two statements on every request, several times what SQLite needs to run them. The
+    SQL is the same on SQLite and PostgreSQL except for SQLite's unary plus (see _term)."""
+
+    def __init__(self, data: dict[str, Any], keyword: Keyword | None, sort: str) -> None:
+        self.data, self.keyword, self.sort = data, keyword, sort
+        quote = connection.ops.quote_name
+        self.table = quote(Vehicle._meta.db_table)
+        self.photos = quote(VehiclePhoto._meta.db_table)
+        self.sqlite = connection.vendor == "sqlite"
+
+    def _col(self, name: str) -> str:
+        return f"{self.table}.{connection.ops.quote_name(name)}"
+
+    def _term(self, column: str, op: str, *, indexed: bool) -> str:
+        # "+col = ?" keeps a term out of SQLite's index choice (it is still applied to every
+        # row): the page query then reads its sort index in order and skips non-matching
+        # rows, where an attribute index would make it sort tens of thousands of matches.
+        plus = "" if indexed or not self.sqlite else "+"
+        return f"{plus}{self._col(column)} {op} %s"
+
+    def where(self, *, for_page: bool) -> tuple[str, list[Any]]:
+        """Filter by the valid fields. The count uses every index it can; the page query
+        keeps attribute filters out of index choice, except a range on the sorted column,
+        which seeks in the sort's own index. Makes and models keep their indexes, which also
+        serve the newest and price sorts."""
+        data = self.data
+        parts = [f"{self._col('listed')} = 1"]
+        params: list[Any] = []
+        index_all = not for_page
+        sort_ranges = SORT_RANGES.get(self.sort, ())
+        # A valid model belongs to the valid make (the form checks), so the model alone narrows.
+        if data.get("model"):
+            parts.append(f"{self._col('model_id')} = %s")
+            params.append(data["model"].pk)
+        elif data.get("make"):
+            parts.append(f"{self._col('make_id')} = %s")
+            params.append(data["make"].pk)
+        for field, column in _EXACT.items():
+            if data.get(field):
+                parts.append(self._term(column, "=", indexed=index_all))
+                params.append(data[field])
+        for field, (column, op) in _RANGES.items():
+            if data.get(field) is not None:
+                indexed = index_all or field in sort_ranges
+                parts.append(self._term(column, op, indexed=indexed))
+                params.append(data[field])
+        if data.get("colour"):
+            parts.append(self._term("colour", "=", indexed=index_all))
+            params.append(normalise_colour(data["colour"]))
+        if self.keyword is not None:
+            sql, more = self._keyword(self.keyword, for_page=for_page)
+            parts.append(sql)
+            params.extend(more)
+        return " AND ".join(parts), params
+
+    def _keyword(self, keyword: Keyword, *, for_page: bool) -> tuple[str, list[Any]]:
+        if keyword.prefix:
+            # Indexed prefix ranges: everything from the prefix up to the prefix followed by
+            # the highest character.
+            low, high = keyword.prefix, keyword.prefix + "\uffff"
+            stock, chassis = self._col("stock_number"), self._col("chassis_number")
+            return (
+                f"(({stock} >= %s AND {stock} < %s) OR ({chassis} >= %s AND {chassis} < %s))",
+                [low, high, low, high],
+            )
+        if keyword.model_ids:
+            marks = ", ".join(["%s"] * len(keyword.model_ids))
+            return f"{self._col('model_id')} IN ({marks})", list(keyword.model_ids)
+        if keyword.grades is not None:
+            if not keyword.grades:
+                raise NothingMatches
+            marks = ", ".join(["%s"] * len(keyword.grades))
+            plus = "+" if for_page and self.sqlite else ""
+            return f"{plus}{self._col('grade')} IN ({marks})", list(keyword.grades)
+        # Case-insensitive substring, written the way Django's icontains writes it.
+        ops = connection.ops
+        lhs = ops.lookup_cast("icontains", "CharField") % self._col("grade")
+        pattern = f"%{ops.prep_for_like_query(keyword.grade_text)}%"
+        return f"{lhs} {connection.operators['icontains'] % '%s'}", [pattern]
+
+    def count(self, cap: int) -> tuple[int, bool]:
+        """Counts matches only up to a cap: "more than 10,000" costs a bounded index scan
+        where an exact count of a broad search would read every listed car. Without ORDER BY,
+        so counting can use whichever filter index is narrowest."""
+        try:
+            where, params = self.where(for_page=False)
+        except NothingMatches:
+            return 0, False
+        sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {self.table} WHERE {where} LIMIT %s) matches"  # noqa: S608 - quoted names; values are parameters
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, cap + 1])
+            found: int = cursor.fetchone()[0]
+        return min(found, cap), found > cap
+
+    def rows(self, offset: int, limit: int) -> list[Row]:
+        """One page of rows in the chosen order, each with its first photo's id (one index
+        seek a row, for the rows of the page only)."""
+        try:
+            where, params = self.where(for_page=True)
+        except NothingMatches:
+            return []
+        columns = ", ".join(self._col(name) for name in ROW_FIELDS)
+        order = ", ".join(
+            f"{self._col(name.lstrip('-'))} {'DESC' if name.startswith('-') else 'ASC'}"
+            for name in SORTS[self.sort]
+        )
+        photo = (
+            f"(SELECT p.id FROM {self.photos} p WHERE p.vehicle_id = {self._col('id')} "  # noqa: S608 - quoted names
+            "ORDER BY p.position, p.id LIMIT 1)"
+        )
+        sql = (
+            f"SELECT {columns}, {photo} FROM {self.table} WHERE {where} "  # noqa: S608 - quoted names; values are parameters
+            f"ORDER BY {order} LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, limit, offset])
+            return cursor.fetchall()
 
 
 @dataclass
@@ -366,12 +486,6 @@ class ResultPage:
     def previous_page_number(self) -> int:
         return self.number - 1
 
-    def __iter__(self) -> Any:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
 
 @dataclass
 class SearchResult:
@@ -381,26 +495,9 @@ class SearchResult:
     sort: str
 
 
-def _capped_count(qs: QuerySet[Vehicle], cap: int) -> tuple[int, bool]:
-    """Counts matches only up to a cap: "more than 10,000" costs a bounded index scan where an
-    exact count of a broad search would read every listed car. Without ORDER BY, so counting
-    can use whichever filter index is narrowest."""
-    found: int = qs.order_by()[: cap + 1].count()
-    return min(found, cap), found > cap
-
-
-def _page_rows(qs: QuerySet[Vehicle], offset: int, limit: int) -> list[Row]:
-    first_photo = (
-        VehiclePhoto.objects.filter(vehicle=OuterRef("pk")).order_by("position", "id").values("pk")
-    )
-    return list(
-        qs.annotate(photo=Subquery(first_photo[:1])).values_list(*ROW_FIELDS, "photo")[
-            offset : offset + limit
-        ]
-    )
-
-
-def stock_search(params: Any) -> SearchResult:
+def stock_search(params: Any, reference: Reference | None = None) -> SearchResult:
+    """Search the listed stock with the filters in `params` (a query dict). `reference`, the
+    makes and models, is read here unless the caller has it already."""
     form = StockSearchForm(params)
     form.is_valid()
     # Invalid filters are reported and left out; the valid ones still apply.
@@ -413,10 +510,10 @@ def stock_search(params: Any) -> SearchResult:
     ]
     sort = data.get("sort") or "newest"
     per_page = data.get("per_page") or PAGE_SIZES[0]
-    keyword = Keyword.parse(data["q"]) if data.get("q") else None
-    listed = Vehicle.objects.filter(listed=1)
-    page_qs = _apply(listed, data, keyword, for_page=True, sort=sort).order_by(*SORTS[sort])
-    count_qs = _apply(listed, data, keyword, for_page=False)
+    keyword = None
+    if data.get("q"):
+        keyword = Keyword.parse(data["q"], reference or Reference.load())
+    query = SearchQuery(data, keyword, sort)
     requested = params.get("page", "1")
     try:
         number = int(requested)
@@ -427,24 +524,20 @@ def stock_search(params: Any) -> SearchResult:
         problems.append(str(_("Page: there is no page before the first one.")))
         number = 1
 
-    rows: list[Row] = []
     if number * per_page >= COUNT_CAP and number <= MAX_PAGE:
-        # Deep in the results the count would cost as much as the page: one row past the page
+        # Deep in the results a count would cost as much as the page: one row past the page
         # tells whether more follow, and the page's own position gives the count.
         offset = (number - 1) * per_page
-        rows = _page_rows(page_qs, offset, per_page + 1)
+        rows = query.rows(offset, per_page + 1)
         if rows:
             more = len(rows) > per_page
             rows = rows[:per_page]
             count = number * per_page if more else offset + len(rows)
-            return SearchResult(
-                form=form,
-                page=ResultPage(rows, number, per_page, count, more),
-                problems=problems,
-                sort=sort,
-            )
+            page = ResultPage(rows, number, per_page, count, more)
+            return SearchResult(form=form, page=page, problems=problems, sort=sort)
+    # The cap grows with the page asked for, so every existing page stays reachable.
     cap = max(COUNT_CAP, min(number, MAX_PAGE) * per_page)
-    count, more = _capped_count(count_qs, cap)
+    count, more = query.count(cap)
     page = ResultPage([], number, per_page, count, more)
     if number > page.num_pages:
         if count:
@@ -454,61 +547,80 @@ def stock_search(params: Any) -> SearchResult:
             )
         page.number = page.num_pages
     if count:
-        page.rows = _page_rows(page_qs, (page.number - 1) * per_page, per_page)
+        page.rows = query.rows((page.number - 1) * per_page, per_page)
     return SearchResult(form=form, page=page, problems=problems, sort=sort)
 
 
 # --- what the page shows, rendered in Python: this is the hot loop of the page ---------------
 
 
-@dataclass(frozen=True)
-class FilterField:
-    name: str
-    label: str
-    kind: str  # "select", "number" or "text"
-    value: str
-    options_html: SafeString  # the <option>s of a select, already escaped
-    help_text: str = ""
-
-
-def _options(options: Iterable[tuple[str, str]], value: str) -> SafeString:
-    return mark_safe(  # noqa: S308 - every value and label is escaped here
-        "".join(
-            f'<option value="{escape(v)}"{" selected" if v == value else ""}>{escape(label)}'
-            "</option>"
-            for v, label in options
-        )
+def _options(options: Iterable[tuple[str, str]], value: str) -> str:
+    """<option>s from (value, escaped label) pairs, the visitor's choice selected."""
+    return "".join(
+        f'<option value="{escape(v)}"{" selected" if v == value else ""}>{label}</option>'
+        for v, label in options
     )
 
 
-def filter_panel(form: StockSearchForm, reference: Reference) -> list[FilterField]:
-    data = form.data
-    any_label = str(_("Any"))
-    makes = reference.make_names()
-    panel: list[FilterField] = []
-    for name, field in form.fields.items():
-        value = str(data.get(name, "") or "")
-        label = str(field.label)
-        if name == "make":
-            options = [("", any_label)] + [(slug, n) for _pk, slug, n in reference.makes]
-            panel.append(FilterField(name, label, "select", value, _options(options, value)))
-        elif name == "model":
-            options = [("", any_label)] + [
-                (str(pk), f"{makes.get(make_id, '')} {model_name}")
-                for pk, make_id, model_name in reference.models
-            ]
-            panel.append(FilterField(name, label, "select", value, _options(options, value)))
+# (name, escaped label, kind, escaped help text, options as (value, escaped label))
+PanelField = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
+
+
+@functools.lru_cache(maxsize=16)
+def _panel_fields(language: str | None) -> tuple[PanelField, ...]:
+    """The filter panel's labels and fixed choices, translated once per language and process:
+    they come from code, not from the database, so they change only with a deploy."""
+    fields: list[PanelField] = []
+    for name, field in StockSearchForm.base_fields.items():
+        label, help_text = escape(str(field.label)), escape(str(field.help_text or ""))
+        if name in ("make", "model"):  # reference data: filled in per request
+            fields.append((name, label, "select", "", ()))
         elif isinstance(field, forms.ChoiceField):
             choices: list[tuple[Any, Any]] = list(field.choices)  # type: ignore[arg-type]
-            options = [(str(v), str(lbl)) for v, lbl in choices]
-            panel.append(FilterField(name, label, "select", value, _options(options, value)))
+            options = tuple((str(v), escape(str(lbl))) for v, lbl in choices)
+            fields.append((name, label, "select", "", options))
         elif isinstance(field, forms.IntegerField):
-            panel.append(FilterField(name, label, "number", value, mark_safe("")))
+            fields.append((name, label, "number", "", ()))
         else:
-            panel.append(
-                FilterField(name, label, "text", value, mark_safe(""), str(field.help_text or ""))
+            fields.append((name, label, "search", help_text, ()))
+    return tuple(fields)
+
+
+def filter_panel_html(form: StockSearchForm, reference: Reference) -> SafeString:
+    """The filter panel's fields with the visitor's values (the form in search.html)."""
+    data = form.data
+    any_label = escape(gettext("Any"))
+    makes = reference.make_names()
+    out = []
+    for name, label, kind, help_text, options in _panel_fields(get_language()):
+        value = str(data.get(name, "") or "")
+        if name == "make":
+            options = (("", any_label), *((slug, escape(n)) for _pk, slug, n in reference.makes))
+        elif name == "model":
+            options = (
+                ("", any_label),
+                *(
+                    (str(pk), escape(f"{makes.get(make_id, '')} {model_name}"))
+                    for pk, make_id, model_name in reference.models
+                ),
             )
-    return panel
+        if kind == "select":
+            control = f'<select name="{name}" id="f-{name}">{_options(options, value)}</select>'
+        elif help_text:
+            control = (
+                f'<input type="{kind}" name="{name}" id="f-{name}" value="{escape(value)}" '
+                f'aria-describedby="f-{name}-help">\n'
+                f'        <span class="helptext" id="f-{name}-help">{help_text}</span>'
+            )
+        else:
+            control = f'<input type="{kind}" name="{name}" id="f-{name}" value="{escape(value)}">'
+        out.append(
+            f'<div class="field field-{name}">\n'
+            f'        <label for="f-{name}">{label}</label>\n'
+            f"        {control}\n"
+            "      </div>"
+        )
+    return mark_safe("\n      ".join(out))
 
 
 def vehicles_for_rules(rows: Sequence[Row]) -> list[Vehicle]:
@@ -562,9 +674,9 @@ def cards_html(
     vehicle_url = reverse("stock:vehicle", args=["__SN__"])
     favourite_url = reverse("stock:favourite", args=["__SN__"])
     thumb_url = reverse("stock:photo", args=[0, "thumb"]).replace("/0/", "/__PK__/")
-    fuels = {v: str(label) for v, label in Fuel.choices}
-    transmissions = {v: str(label) for v, label in Transmission.choices}
-    steerings = {v: str(label) for v, label in Steering.choices}
+    fuels: dict[str, str] = {str(v): str(label) for v, label in Fuel.choices}
+    transmissions: dict[str, str] = {str(v): str(label) for v, label in Transmission.choices}
+    steerings: dict[str, str] = {str(v): str(label) for v, label in Steering.choices}
     make_names, model_names = reference.make_names(), reference.model_names()
     no_photo = f'<span class="no-photo">{escape(gettext("No photo yet"))}</span>'
     reserved = f' <span class="badge">{escape(gettext("Reserved"))}</span>'
@@ -586,9 +698,9 @@ def cards_html(
                 stock_number,
                 f"{grouped(mileage)} km",
                 f"{grouped(cc)} cc",
-                fuels.get(fuel, fuel),
-                transmissions.get(transmission, transmission),
-                steerings.get(steering, steering),
+                fuels.get(fuel, str(fuel)),
+                transmissions.get(transmission, str(transmission)),
+                steerings.get(steering, str(steering)),
             )
         )
         verdict = verdicts.get(pk)
@@ -620,4 +732,4 @@ def cards_html(
                 favourite_label=in_favourites if favourite else add_favourite,
             )
         )
-    return mark_safe("\n".join(out))  # noqa: S308 - every value is escaped above
+    return mark_safe("\n".join(out))

@@ -44,7 +44,7 @@ from exportdesk.stock.search import (
     Reference,
     StockSearchForm,
     cards_html,
-    filter_panel,
+    filter_panel_html,
     public_vehicles,
     stock_search,
     vehicles_for_rules,
@@ -59,7 +59,9 @@ def _destination_countries() -> list[tuple[str, str]]:
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    result = stock_search(request.GET)
+    # Make and model names: for keywords, the cards and the filter panel.
+    reference = Reference.load()
+    result = stock_search(request.GET, reference)
     page = result.page
     destination = destination_for(request)
     verdicts = {}
@@ -70,11 +72,12 @@ def search(request: HttpRequest) -> HttpResponse:
             v.pk: verdict_for(v, destination.country, rules) for v in vehicles_for_rules(page.rows)
         }
         allowed_text = _("Can go to %(country)s") % {"country": destination.port.country.name}
-    reference = Reference.load()
-    query = request.GET.copy()
-    query.pop("page", None)
-    cards = (
-        cards_html(
+    partial = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+    cards = ""
+    if page.rows:
+        cards = cards_html(
             page.rows,
             reference=reference,
             favourites=favourite_ids(request),
@@ -83,9 +86,8 @@ def search(request: HttpRequest) -> HttpResponse:
             csrf_token=get_token(request),
             here=request.get_full_path(),
         )
-        if page.rows
-        else ""
-    )
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "result": result,
         "form": result.form,
@@ -96,13 +98,10 @@ def search(request: HttpRequest) -> HttpResponse:
         "destination": destination,
         "widen": _widen_links(request, result.form) if not page.count else [],
     }
-    partial = request.headers.get("HX-Request") and not request.headers.get(
-        "HX-History-Restore-Request"
-    )
     if partial:
         return render(request, "stock/_results.html", context)
-    panel = filter_panel(result.form, reference)
-    return render(request, "stock/search.html", {**context, "panel": panel})
+    panel = filter_panel_html(result.form, reference)
+    return render(request, "stock/search.html", {**context, "panel_html": panel})
 
 
 def _widen_links(request: HttpRequest, form: StockSearchForm) -> list[tuple[str, str]]:
