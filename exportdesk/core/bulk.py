@@ -48,6 +48,16 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
 
 
 def _converter(field: models.Field) -> Callable[[Any], Any]:
+    if isinstance(field, models.DateTimeField):
+        # A batch stamps its rows with one moment: convert each distinct value once.
+        cache: dict[Any, Any] = {}
+
+        def moment(value: Any) -> Any:
+            if value not in cache:
+                cache[value] = field.get_db_prep_save(value, connection)
+            return cache[value]
+
+        return moment
     if isinstance(field, _NEEDS_PREP):
         return lambda value: field.get_db_prep_save(value, connection)
     # Strings, numbers, booleans, decimals and foreign-key ids go to the driver as they are.

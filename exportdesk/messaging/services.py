@@ -47,10 +47,15 @@ def contact_event_values(
     body: str = "",
     customer: User | int | None = None,
     staff: User | None = None,
-    source: Model | None = None,
+    source: Model | tuple[type[Model], int] | None = None,
     visible_to_customer: bool = True,
 ) -> dict[str, Any]:
-    """One entry's column values, for services that write many at once (`core.bulk`)."""
+    """One entry's column values, for services that write many at once (`core.bulk`); the
+    source may be given as (model class, primary key) when only its id is at hand."""
+    source_type_id, source_id = None, ""
+    if source is not None:
+        model, pk = source if isinstance(source, tuple) else (type(source), source.pk)
+        source_type_id, source_id = ContentType.objects.get_for_model(model).pk, str(pk)
     return {
         "customer_id": customer.pk if isinstance(customer, User) else customer,
         "email": normalise_email(email),
@@ -60,9 +65,7 @@ def contact_event_values(
         "body": body,
         "staff_id": staff.pk if staff is not None else None,
         "visible_to_customer": visible_to_customer,
-        "source_type_id": ContentType.objects.get_for_model(source).pk
-        if source is not None
-        else None,
-        "source_id": str(source.pk) if source is not None else "",
+        "source_type_id": source_type_id,
+        "source_id": source_id,
         "created_at": timezone.now(),
     }

@@ -27,7 +27,6 @@ from exportdesk.payments.models import (
     BankStatement,
     BankTransaction,
     MatchSuggestion,
-    PaymentDeclaration,
     PaymentSettings,
     StatementImport,
 )
@@ -407,17 +406,10 @@ def suggestion_rows(transaction_id: int, ranked: list[Suggestion]) -> list[dict[
 
 def _confirmation_of(transaction_id: int, chosen: Suggestion, matcher: Matcher) -> Confirmation:
     matcher.consume(chosen.candidate)
-    declaration = (
-        PaymentDeclaration(
-            pk=chosen.candidate.declaration_id, customer_id=chosen.candidate.customer_id
-        )
-        if chosen.candidate.declaration_id
-        else None
-    )
     return Confirmation(
-        transaction=BankTransaction(pk=transaction_id),
-        customer=User(pk=chosen.candidate.customer_id),
-        declaration=declaration,
+        transaction=transaction_id,
+        customer=chosen.candidate.customer_id,
+        declaration=chosen.candidate.declaration_id,
         bank_charge=Decimal(chosen.bank_charge),
         third_party=chosen.third_party,
     )

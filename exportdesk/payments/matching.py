@@ -7,12 +7,13 @@ against the pending payment declarations and open orders it could be, on four ki
 (REFERENCE_POINTS, AMOUNT_POINTS, NAME_POINTS and the date functions below):
 
     reference in the remittance text  proforma, invoice, order, chassis or stock number 55;
-                                      customer number 50 (says who, not which order);
+                                      customer number 50, 40 when the amount does not say
+                                      which of their orders;
                                       the reference the customer declared 45;
                                       one character off (long references only) 10 less;
                                       a second, different document of the candidate +5
     amount and currency               exact 35; short by at most the fee tolerance 32;
-                                      over by at most it 20; partial or overpaid 10
+                                      over by at most it 20; partial or overpaid 17
     payer name                        customer, company or declared payer 15; by initials 10;
                                       a shared family name 5 (a relative: third party)
     dates                             declared 0-7 days before booking 10, 8-14 days 7,
@@ -42,7 +43,7 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -385,9 +386,11 @@ REFERENCE_POINTS = {
     "chassis": 55,
     "stock": 55,
     "declared": 45,
-    # Says who, not which order: the amount has to say which.
+    # Says who, not which order: the amount has to say which...
     "customer": 50,
 }
+# ...and when it does not (a partial payment), the customer number is worth less.
+CUSTOMER_ONLY_POINTS = 40
 FUZZY_PENALTY = 10
 # Two different documents of one candidate quoted (proforma and chassis): independent evidence.
 SECOND_REFERENCE_POINTS = 5
@@ -399,8 +402,10 @@ AMOUNT_POINTS = {
     AMOUNT_EXACT: 35,
     AMOUNT_FEE: 32,
     AMOUNT_OVER_FEE: 20,
-    AMOUNT_PARTIAL: 10,
-    AMOUNT_OVER: 10,
+    # A document quoted, paid by its customer, in part or with more: still theirs (55 + 17 +
+    # 15 + 3 reaches 90); the customer number alone does not say which order (85).
+    AMOUNT_PARTIAL: 17,
+    AMOUNT_OVER: 17,
     AMOUNT_OFF: 0,
     AMOUNT_CURRENCY: 0,
 }
@@ -534,12 +539,17 @@ class Matcher:
         candidates: Iterable[Candidate],
         *,
         fee_ratio: Decimal,
-        fee_cap: dict[str, Decimal],
+        fee_cap: Mapping[str, Decimal | None],
     ) -> None:
+        """`fee_cap`: the most a credit may be short by and still pay in full, per currency;
+        None for a currency with no cap (the ratio alone bounds it). A currency missing from
+        it gets no tolerance at all."""
         self.fee_ratio = fee_ratio
         self.fee_cap = {currency.upper(): cap for currency, cap in fee_cap.items()}
         self._ratio = fee_ratio.as_integer_ratio()
-        self._cap_milli = {currency: _milli(cap) for currency, cap in self.fee_cap.items()}
+        self._cap_milli = {
+            currency: None if cap is None else _milli(cap) for currency, cap in self.fee_cap.items()
+        }
         self._candidates: list[Candidate] = []
         self._alive: list[bool] = []
         self._milli: list[int] = []  # expected amounts in thousandths
@@ -632,20 +642,23 @@ class Matcher:
                 yield kind, value, compact
 
     def _tolerance(self, expected: Decimal, currency: str) -> Decimal:
-        """The shortfall accepted as intermediary bank fees. A currency without a cap (no
-        exchange rate on file) gets none: better a person than an unbounded guess."""
-        cap = self.fee_cap.get(currency.upper())
-        if cap is None:
+        """The shortfall accepted as intermediary bank fees: the ratio of the expected amount,
+        at most the currency's cap."""
+        currency = currency.upper()
+        if currency not in self.fee_cap:
             return Decimal(0)
-        return min(expected * self.fee_ratio, cap)
+        cap = self.fee_cap[currency]
+        by_ratio = expected * self.fee_ratio
+        return by_ratio if cap is None else min(by_ratio, cap)
 
     def _tolerance_milli(self, expected: int, currency: str) -> int:
         """`_tolerance` in thousandths, in integers: scoring compares amounts in thousandths
         (every stored amount has three decimals at most), Decimal is too slow for it."""
-        cap = self._cap_milli.get(currency)
-        if cap is None:
+        if currency not in self._cap_milli:
             return 0
-        return min(expected * self._ratio[0] // self._ratio[1], cap)
+        cap = self._cap_milli[currency]
+        by_ratio = expected * self._ratio[0] // self._ratio[1]
+        return by_ratio if cap is None else min(by_ratio, cap)
 
     # -- per credit --
 
@@ -856,6 +869,9 @@ class Matcher:
         if hit is not None:
             second = SECOND_REFERENCE_POINTS if len(hit.documents) > 1 else 0
             reference_points = hit.points + second
+            if hit.kind == "customer" and amount_level > AMOUNT_OVER_FEE:
+                # The customer number says who; only the amount could say which order.
+                reference_points = CUSTOMER_ONLY_POINTS
         return _Score(
             candidate=candidate,
             index=index,
@@ -966,13 +982,21 @@ class Matcher:
 
         A declaration is confirmed once, and goes. An order paid `amount` (in its currency)
         stays with the rest of its balance, unless the rest is within the fee tolerance; with
-        no amount given, it goes.
+        no amount given, it goes. Money confirmed for a declaration of one order is money for
+        that order too: the second half of a split payment then matches its balance.
         """
         index = self._by_key.get(_candidate_key(candidate))
         if index is None or not self._alive[index]:
             return
         current = self._candidates[index]
-        if current.is_declaration or amount is None:
+        if current.declaration_id is not None:
+            self._alive[index] = False
+            if amount is not None and len(current.order_ids) == 1:
+                order = self._by_key.get(("order", current.order_ids))
+                if order is not None and self._currencies[order] == self._currencies[index]:
+                    self.consume(self._candidates[order], amount=amount)
+            return
+        if amount is None:
             self._alive[index] = False
             return
         remaining = current.expected - amount
@@ -1187,14 +1211,13 @@ def _declaration_candidate(
     )
 
 
-def _fee_caps(cap_jpy: Decimal, currencies: set[str]) -> dict[str, Decimal]:
-    """The fee tolerance cap in each currency, at the latest rate on file; a currency with no
-    rate gets no cap, and so no tolerance (`Matcher._tolerance`)."""
-    caps = {"JPY": cap_jpy}
+def _fee_caps(cap_jpy: Decimal, currencies: set[str]) -> dict[str, Decimal | None]:
+    """The fee tolerance cap in each currency, at the latest rate on file; with no rate on
+    file, None: the ratio alone bounds the tolerance (`Matcher._tolerance`)."""
+    caps: dict[str, Decimal | None] = {"JPY": cap_jpy}
     for currency in currencies - {"JPY"}:
         rate = latest_rate(currency)
-        if rate is not None:
-            caps[currency] = quantize(cap_jpy / rate.jpy_per_unit, currency)
+        caps[currency] = None if rate is None else quantize(cap_jpy / rate.jpy_per_unit, currency)
     return caps
 
 

@@ -285,11 +285,28 @@ def declarations_expire(*, now: datetime | None = None) -> int:
 class Confirmation:
     """A bank credit recognised as a customer's payment."""
 
-    transaction: BankTransaction
-    customer: User
-    declaration: PaymentDeclaration | None = None
+    transaction: BankTransaction | int
+    customer: User | int
+    declaration: PaymentDeclaration | int | None = None
     bank_charge: Decimal = ZERO  # intermediary fees we absorb: the customer is credited in full
     third_party: bool = False
+
+    # Records or bare ids alike: a statement's automatic matches have only ids.
+    @property
+    def transaction_id(self) -> int:
+        return _pk(self.transaction)
+
+    @property
+    def customer_id(self) -> int:
+        return _pk(self.customer)
+
+    @property
+    def declaration_id(self) -> int | None:
+        return None if self.declaration is None else _pk(self.declaration)
+
+
+def _pk(value: Model | int) -> int:
+    return value if isinstance(value, int) else value.pk
 
 
 def _confirmation_check(
@@ -300,7 +317,7 @@ def _confirmation_check(
     if item.bank_charge < 0:
         raise PaymentRefused(_("A bank charge cannot be negative."))
     if decl is not None:
-        if decl["customer_id"] != item.customer.pk:
+        if decl["customer_id"] != item.customer_id:
             raise PaymentRefused(_("That declaration belongs to another customer."))
         if decl["status"] != PaymentDeclaration.Status.PENDING:
             raise PaymentRefused(_("That declaration is no longer pending."))
@@ -341,8 +358,8 @@ def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) ->
         return []
     now = timezone.now()
     with transaction.atomic():
-        txn_ids = sorted(item.transaction.pk for item in confirmations)
-        decl_ids = sorted(item.declaration.pk for item in confirmations if item.declaration)
+        txn_ids = sorted(item.transaction_id for item in confirmations)
+        decl_ids = sorted(i.declaration_id for i in confirmations if i.declaration_id is not None)
         if len(set(txn_ids)) != len(txn_ids) or len(set(decl_ids)) != len(decl_ids):
             raise PaymentRefused(_("The same payment or declaration appears twice."))
         txns = _locked_rows(BankTransaction, txn_ids, _TXN_COLUMNS)
@@ -350,27 +367,28 @@ def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) ->
             PaymentDeclaration, decl_ids, ("id", "customer_id", "status", "currency")
         )
         emails = dict(
-            User.objects.filter(pk__in={item.customer.pk for item in confirmations}).values_list(
+            User.objects.filter(pk__in={item.customer_id for item in confirmations}).values_list(
                 "pk", "email"
             )
         )
         for item in confirmations:
+            declaration_id = item.declaration_id
             _confirmation_check(
                 item,
-                txns[item.transaction.pk],
-                decls[item.declaration.pk] if item.declaration else None,
+                txns[item.transaction_id],
+                decls[declaration_id] if declaration_id is not None else None,
             )
         accounts = ledger_accounts(
             spec
             for item in confirmations
-            for spec in _receipt_accounts(txns[item.transaction.pk], item.customer.pk)
+            for spec in _receipt_accounts(txns[item.transaction_id], item.customer_id)
         )
         entry_ids = ids_reserve(JournalEntry, len(confirmations))
         deposit_ids = ids_reserve(Deposit, len(confirmations))
         entries, lines, deposits = [], [], []
         for item, entry_id, deposit_id in zip(confirmations, entry_ids, deposit_ids, strict=True):
-            txn = txns[item.transaction.pk]
-            customer_id = item.customer.pk
+            txn = txns[item.transaction_id]
+            customer_id = item.customer_id
             bank, charges, held = (
                 accounts[spec.key] for spec in _receipt_accounts(txn, customer_id)
             )
@@ -396,7 +414,7 @@ def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) ->
                     "id": deposit_id,
                     "customer_id": customer_id,
                     "transaction_id": txn["id"],
-                    "declaration_id": item.declaration.pk if item.declaration else None,
+                    "declaration_id": item.declaration_id,
                     "currency": txn["currency"],
                     "received": txn["amount"],
                     "bank_charge": item.bank_charge,
@@ -457,7 +475,7 @@ def _receipts_told(
                 direction=ContactEvent.Direction.OUTBOUND,
                 subject=f"Payment received: {money_format(d['amount'], d['currency'])}",
                 body=note,
-                source=Deposit(pk=d["id"]),
+                source=(Deposit, d["id"]),
             )
         )
         drafts.append(

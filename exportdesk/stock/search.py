@@ -648,13 +648,35 @@ _CARD = (
 )
 
 
-def _grouper() -> Any:
-    """Thousands grouping as number_format(force_grouping=True) does it in the active language,
-    without its per-call settings look-ups."""
-    separator, grouping = get_format("THOUSAND_SEPARATOR"), get_format("NUMBER_GROUPING")
-    if grouping == 3:
-        return lambda n: f"{n:,}".replace(",", separator)
-    return lambda n: number_format(n, force_grouping=True)
+@dataclass(frozen=True)
+class _CardTexts:
+    """What every card of a page says the same way, in one language."""
+
+    fuels: dict[str, str]
+    transmissions: dict[str, str]
+    steerings: dict[str, str]
+    no_photo: str
+    reserved: str
+    in_favourites: str
+    add_favourite: str
+    separator: str  # thousands separator; "" when the language does not group by threes
+
+
+@functools.lru_cache(maxsize=16)
+def _card_texts(language: str | None) -> _CardTexts:
+    """Translated once per language and process, like the filter panel's labels: they come
+    from code, so they change only with a deploy."""
+    grouping = get_format("NUMBER_GROUPING")
+    return _CardTexts(
+        fuels={str(v): str(label) for v, label in Fuel.choices},
+        transmissions={str(v): str(label) for v, label in Transmission.choices},
+        steerings={str(v): str(label) for v, label in Steering.choices},
+        no_photo=f'<span class="no-photo">{escape(gettext("No photo yet"))}</span>',
+        reserved=f' <span class="badge">{escape(gettext("Reserved"))}</span>',
+        in_favourites=f"★ {escape(gettext('In favourites'))}",
+        add_favourite=f"☆ {escape(gettext('Add to favourites'))}",
+        separator=str(get_format("THOUSAND_SEPARATOR")) if grouping == 3 else "",
+    )
 
 
 def cards_html(
@@ -670,18 +692,23 @@ def cards_html(
     """The result cards, in the markup the search page's stylesheet and tests know."""
     from django.urls import reverse
 
-    grouped = _grouper()
+    texts = _card_texts(get_language())
+    separator = texts.separator
+
+    def grouped(n: int) -> str:
+        # As number_format(n, force_grouping=True) in the active language, without its
+        # settings look-ups on every call.
+        if separator:
+            return f"{n:,}".replace(",", separator)
+        return str(number_format(n, force_grouping=True))
+
     vehicle_url = reverse("stock:vehicle", args=["__SN__"])
     favourite_url = reverse("stock:favourite", args=["__SN__"])
     thumb_url = reverse("stock:photo", args=[0, "thumb"]).replace("/0/", "/__PK__/")
-    fuels: dict[str, str] = {str(v): str(label) for v, label in Fuel.choices}
-    transmissions: dict[str, str] = {str(v): str(label) for v, label in Transmission.choices}
-    steerings: dict[str, str] = {str(v): str(label) for v, label in Steering.choices}
+    fuels, transmissions, steerings = texts.fuels, texts.transmissions, texts.steerings
     make_names, model_names = reference.make_names(), reference.model_names()
-    no_photo = f'<span class="no-photo">{escape(gettext("No photo yet"))}</span>'
-    reserved = f' <span class="badge">{escape(gettext("Reserved"))}</span>'
-    in_favourites = f"★ {escape(gettext('In favourites'))}"
-    add_favourite = f"☆ {escape(gettext('Add to favourites'))}"
+    no_photo, reserved = texts.no_photo, texts.reserved
+    in_favourites, add_favourite = texts.in_favourites, texts.add_favourite
     allowed = f'<p class="verdict ok">✓ {escape(allowed_text)}</p>'
     csrf, here = escape(csrf_token), escape(here)
     out = []
