@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from exportdesk.accounts.models import User, normalise_email
@@ -122,18 +123,17 @@ def statement_upload(request: HttpRequest) -> HttpResponse:
                 summary = refused.summary
             else:
                 s = result.summary
-                messages.success(
-                    request,
-                    _(
-                        "Imported %(imported)s entries (%(duplicates)s already known); "
-                        "%(confirmed)s payments confirmed automatically."
-                    )
-                    % {
-                        "imported": s["imported"],
-                        "duplicates": s["duplicates_skipped"],
-                        "confirmed": s["auto_confirmed"],
-                    },
-                )
+                imported = ngettext(
+                    "Imported %(count)s entry (%(duplicates)s already known).",
+                    "Imported %(count)s entries (%(duplicates)s already known).",
+                    s["imported"],
+                ) % {"count": s["imported"], "duplicates": s["duplicates_skipped"]}
+                confirmed = ngettext(
+                    "%(count)s payment confirmed automatically.",
+                    "%(count)s payments confirmed automatically.",
+                    s["auto_confirmed"],
+                ) % {"count": s["auto_confirmed"]}
+                messages.success(request, f"{imported} {confirmed}")
                 return redirect("payments_backoffice:queue")
     return render(
         request,

@@ -204,12 +204,10 @@ def _unbalanced_message(unbalanced: list[ParsedStatement]) -> str:
         }
         for s in unbalanced
     ]
-    return (
-        _("Opening balance plus entries does not equal the closing balance: ")
-        + "; ".join(parts)
-        + ". "
-        + _("The file may be misread or damaged; import it only if you accept it for review.")
-    )
+    return _(
+        "Opening balance plus entries does not equal the closing balance: %(details)s. "
+        "The file may be misread or damaged; import it only if you accept it for review."
+    ) % {"details": "; ".join(parts)}
 
 
 def statement_import(

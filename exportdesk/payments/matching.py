@@ -45,7 +45,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, tzinfo
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -133,11 +133,14 @@ _MAX_WORDS_PER_REFERENCE = 4
 _MAX_REFERENCE_LENGTH = 24
 
 
-def text_keys(spaced: str) -> set[str]:
-    """Every string in the remittance text that could be a stored reference: runs of up to four
-    consecutive words joined together, and document numbers with their zero padding restored."""
+def text_keys(spaced: str) -> dict[str, str]:
+    """Every string in the remittance text that could be a stored reference, with how it was
+    written when that differs: runs of up to four consecutive words joined together (written as
+    they are, ''), and document numbers with their zero padding restored ("PF202600042" written
+    "PF202642"). A restored number is a guess: "PF 2026 2456" may be 02456 or 22456 with a
+    digit lost."""
     words = spaced.split()
-    keys: set[str] = set()
+    keys: dict[str, str] = {}
     for start in range(len(words)):
         joined = ""
         for word in words[start : start + _MAX_WORDS_PER_REFERENCE]:
@@ -145,9 +148,10 @@ def text_keys(spaced: str) -> set[str]:
             if len(joined) > _MAX_REFERENCE_LENGTH:
                 break
             if len(joined) >= MIN_REFERENCE_LENGTH:
-                keys.add(joined)
+                keys[joined] = ""
     for prefix, year, sequence in _DOCUMENT_NUMBER.findall(spaced):
-        keys.add(f"{prefix}{year}{int(sequence):0{_DOCUMENT_SEQUENCE_WIDTH}d}")
+        restored = f"{prefix}{year}{int(sequence):0{_DOCUMENT_SEQUENCE_WIDTH}d}"
+        keys.setdefault(restored, f"{prefix}{year}{sequence}")
     return keys
 
 
@@ -251,6 +255,7 @@ class Name:
     # consonant mistyped shares none; the name's other words still let it through.)
     keys: frozenset[str]
     ordered: tuple[str, ...]  # the words sorted: two names of the same words compare equal
+    full: bool  # two words or more, none an initial
 
     @classmethod
     def of(cls, text: str) -> Name:
@@ -261,7 +266,9 @@ class Name:
                 shape = skeleton(word)
                 if len(shape) >= 3:
                     keys.add("#" + shape)
-        return cls(text, words, frozenset(keys), tuple(sorted(set(words))))
+        ordered = tuple(sorted(set(words)))
+        full = len(ordered) >= 2 and all(len(word) > 1 for word in ordered)
+        return cls(text, words, frozenset(keys), ordered, full)
 
 
 # How well a payer's name matches one of the candidate's names.
@@ -276,7 +283,7 @@ def name_level(payer: Name, other: Name) -> int:
     NAME_NONE."""
     if not payer.words or not other.words or payer.keys.isdisjoint(other.keys):
         return NAME_NONE
-    if payer.ordered == other.ordered and len(payer.ordered) >= 2:  # the usual case
+    if payer.ordered == other.ordered and payer.full:  # the usual case
         return NAME_FULL
     left, right = list(payer.words), list(other.words)
     shared = _take_same_words(left, right)
@@ -310,8 +317,13 @@ def _take_same_words(left: list[str], right: list[str]) -> list[str]:
 
 
 def _take_initials(left: list[str], right: list[str]) -> bool:
-    """Pair initials on either side with remaining words they begin; True if any paired."""
+    """Pair initials on either side with remaining words they begin, or the same initial;
+    True if any paired."""
     paired = False
+    for initial in [word for word in left if len(word) == 1 and word in right]:
+        left.remove(initial)
+        right.remove(initial)
+        paired = True
     for initials, words in ((left, right), (right, left)):
         for initial in [word for word in initials if len(word) == 1]:
             word = next((w for w in words if len(w) > 1 and w[0] == initial), None)
@@ -440,9 +452,15 @@ def order_date_points(days_since_issue: int) -> int:
 
 
 def _milli(amount: Decimal) -> int:
-    return int((amount * 1000).to_integral_value())
+    """Thousandths, the precision every stored amount has (a finer one is cut off)."""
+    return int(amount.scaleb(3))
 
 
+# Words that say a credit is something else than a customer's payment.
+_NOT_A_PAYMENT = frozenset(
+    normalise_reference(word)
+    for word in ("INTEREST", "REFUND", "REVERSAL", "RETURN", "RETURNED", "DIVIDEND", "CHARGEBACK")
+)
 # A document or customer number quoted in the remittance text ("PF 2026 42", "C000042").
 _QUOTED_NUMBER = re.compile(_DOCUMENT_NUMBER.pattern + r"|(?<![0-9A-Z])C ?[0-9]{6}(?![0-9A-Z])")
 
@@ -458,6 +476,7 @@ class _Hit:
     value: str
     typed: str = ""  # what the text said, for a reference found one character different
     documents: frozenset[str] = frozenset()  # the document kinds found for this candidate
+    padded: bool = False  # found only with its zero padding restored
 
 
 @dataclass(slots=True)
@@ -580,6 +599,7 @@ class Matcher:
         normalised, references = self._normalised_values, self._references
         named, by_key, amounts = self._named, self._by_key, self._amounts
         all_candidates, milli_amounts, currencies = self._candidates, self._milli, self._currencies
+        shortest, longest = MIN_REFERENCE_LENGTH, _MAX_REFERENCE_LENGTH
         for index, candidate in enumerate(candidates):
             all_candidates.append(candidate)
             milli, currency = _milli(candidate.expected), candidate.currency.upper()
@@ -590,15 +610,23 @@ class Matcher:
                 compact = normalised.get(value)
                 if compact is None:
                     compact = normalised[value] = normalise_reference(value)
-                if MIN_REFERENCE_LENGTH <= len(compact) <= _MAX_REFERENCE_LENGTH:
-                    references.setdefault(compact, []).append((index, kind, value))
+                if shortest <= len(compact) <= longest:
+                    entries = references.get(compact)
+                    if entries is None:
+                        references[compact] = [(index, kind, value)]
+                    else:
+                        entries.append((index, kind, value))
             in_currency = amounts.get(currency)
             if in_currency is None:
                 in_currency = amounts[currency] = ([], [])
             in_currency[0].append(milli)
             in_currency[1].append(index)
             for text in candidate.names:
-                named.setdefault(text, []).append(index)
+                with_name = named.get(text)
+                if with_name is None:
+                    named[text] = [index]
+                else:
+                    with_name.append(index)
         self._alive = [True] * len(all_candidates)
 
     def _index_names(self) -> None:
@@ -670,7 +698,7 @@ class Matcher:
         keys = text_keys(spaced)
         payer = self._name(credit.payer_name)
         facts = _Credit(credit, payer, self._reference_hits(keys))
-        if len(payer.ordered) >= 2:
+        if payer.full:
             facts.same_names = frozenset(self._full_names.get(payer.ordered, ()))
         scores: dict[int, _Score] = {}
         self._score_into(scores, facts.hits, facts)
@@ -684,7 +712,11 @@ class Matcher:
             # a reference only if every namesake was looked at, and if the text quotes no
             # document number (one of the declaration's would have been found: so it is
             # someone else's, or mistyped).
-            facts.may_agree = complete and not _QUOTED_NUMBER.search(spaced)
+            facts.may_agree = (
+                complete
+                and not _QUOTED_NUMBER.search(spaced)
+                and _NOT_A_PAYMENT.isdisjoint(spaced.split())
+            )
             self._score_into(scores, named, facts)
             if not any(_referenced_and_paid(score) for score in scores.values()):
                 # ...and without a document agreeing with the amount, look among them for a
@@ -696,7 +728,7 @@ class Matcher:
         return self._ranked(list(scores.values()), credit, limit)
 
     def _look_closer(
-        self, spaced: str, keys: set[str], scores: dict[int, _Score], facts: _Credit
+        self, spaced: str, keys: dict[str, str], scores: dict[int, _Score], facts: _Credit
     ) -> None:
         """Rescore the candidates with a declared reference in the text, or a reference one
         character off among the likeliest (a typo means something only with the amount or
@@ -762,12 +794,17 @@ class Matcher:
             suggestions.append(self._suggestion(score, scores, credit, named, phrases))
         return suggestions
 
-    def _reference_hits(self, keys: set[str]) -> dict[int, _Hit]:
+    def _reference_hits(self, keys: dict[str, str]) -> dict[int, _Hit]:
         hits: dict[int, _Hit] = {}
-        for key in keys:
+        for key, written in keys.items():
             for index, kind, value in self._references.get(key, ()):
                 if self._alive[index]:
-                    _record(hits, index, _Hit(REFERENCE_POINTS[kind], kind, value))
+                    if written:  # a number whose zeros we restored: as good as a typo
+                        points = REFERENCE_POINTS[kind] - FUZZY_PENALTY
+                        hit = _Hit(points, kind, value, typed=written, padded=True)
+                    else:
+                        hit = _Hit(REFERENCE_POINTS[kind], kind, value)
+                    _record(hits, index, hit)
         return hits
 
     def _declared_hits(self, spaced: str, pool: list[int], hits: dict[int, _Hit]) -> None:
@@ -782,7 +819,7 @@ class Matcher:
                             hits, index, _Hit(REFERENCE_POINTS["declared"], "declared", declared)
                         )
 
-    def _fuzzy_hits(self, keys: set[str], pool: list[int], hits: dict[int, _Hit]) -> None:
+    def _fuzzy_hits(self, keys: dict[str, str], pool: list[int], hits: dict[int, _Hit]) -> None:
         """Candidates of the pool with a reference one character off in the text. Only looked
         for there: sequential document numbers are all one character apart from each other,
         so a typo means something only with the amount or the name behind it."""
@@ -858,10 +895,15 @@ class Matcher:
         days = (credit.booking_date - candidate.on).days
         declared = candidate.declaration_id is not None
         date_points = declaration_date_points(days) if declared else order_date_points(days)
+        agrees = declared and (
+            (hit is not None and amount_level in (AMOUNT_EXACT, AMOUNT_FEE))
+            # Without a reference, the declaration is the only identification: everything
+            # must agree exactly. (Many customers share a name, many cars a price; a fee's
+            # shortfall would widen the coincidence window too far.)
+            or (facts.may_agree and amount_level == AMOUNT_EXACT)
+        )
         agrees = (
-            declared
-            and (facts.may_agree or hit is not None)
-            and amount_level in (AMOUNT_EXACT, AMOUNT_FEE)
+            agrees
             and days in AGREEING_DAYS
             and self._paid_by_declared_payer(candidate, payer, payer_level)
         )
@@ -907,11 +949,12 @@ class Matcher:
         return AMOUNT_OFF
 
     def _paid_by_declared_payer(self, candidate: Candidate, payer: Name, level: int) -> bool:
-        """The payer is the one the customer declared (their company paying when they said
-        they would is another story, and company names are often alike)."""
+        """The payer is the one the customer declared, by full name (their company paying
+        when they said they would is another story, and company names are often alike; an
+        initial is shared by half the customers of that family name)."""
         if not candidate.declared_payer:
-            return level >= NAME_INITIALS
-        return name_level(payer, self._name(candidate.declared_payer)) >= NAME_INITIALS
+            return level == NAME_FULL
+        return name_level(payer, self._name(candidate.declared_payer)) == NAME_FULL
 
     def _name_match(self, index: int, facts: _Credit) -> tuple[int, str]:
         best, best_name, payer = NAME_NONE, "", facts.payer
@@ -1102,10 +1145,12 @@ def matcher_load() -> Matcher:
     wanted = Order.objects.filter(Q(status=Order.Status.OPEN) | Q(pk__in=links.values("order_id")))
     orders = _order_rows(wanted)
     candidates = [_declaration_candidate(row, declared_orders, orders) for row in declarations]
+    # The zone is looked up once, not per order (each lookup goes through a context-local).
+    zone = timezone.get_current_timezone()
     candidates += [
         candidate
         for row in orders.values()
-        if row["status"] == Order.Status.OPEN and (candidate := _order_candidate(row))
+        if row["status"] == Order.Status.OPEN and (candidate := _order_candidate(row, zone))
     ]
     currencies = {candidate.currency for candidate in candidates}
     return Matcher(
@@ -1169,7 +1214,7 @@ def _customer_names(row: dict[str, Any]) -> list[str]:
     return names
 
 
-def _order_candidate(row: dict[str, Any]) -> Candidate | None:
+def _order_candidate(row: dict[str, Any], zone: tzinfo) -> Candidate | None:
     outstanding = row["total"] - row["paid"]
     if outstanding <= 0:
         return None
@@ -1183,7 +1228,7 @@ def _order_candidate(row: dict[str, Any]) -> Candidate | None:
         currency=row["currency"],
         references=tuple(references),
         names=tuple(_customer_names(row)),
-        on=timezone.localdate(row["proforma__issued_at"]),
+        on=row["proforma__issued_at"].astimezone(zone).date(),
     )
 
 
@@ -1238,6 +1283,10 @@ _BOOKED_BEFORE_ISSUE = gettext_noop("Booked before the proforma was issued")
 _DECLARED_FOR_BOOKING_DAY = gettext_noop("Transfer declared for the booking day")
 _AGREES = gettext_noop("Amount, payer and date agree with the customer's declaration")
 _FOUND = gettext_noop("%(kind)s %(reference)s found in the remittance text")
+_FOUND_UNPADDED = gettext_noop(
+    "%(kind)s %(reference)s found in the remittance text without its leading zeros "
+    "(%(typed)s): or with a digit lost"
+)
 _FOUND_TYPO = gettext_noop(
     "%(kind)s %(reference)s found in the remittance text with one character different (%(typed)s)"
 )
@@ -1314,6 +1363,8 @@ def _money(amount: Decimal, currency: str) -> str:
 
 def _reference_reason(hit: _Hit, phrases: _Phrases) -> str:
     values = {"kind": phrases.gettext(_KIND_LABELS[hit.kind]), "reference": hit.value}
+    if hit.padded:
+        return phrases.gettext(_FOUND_UNPADDED) % {**values, "typed": hit.typed}
     if hit.typed:
         return phrases.gettext(_FOUND_TYPO) % {**values, "typed": hit.typed}
     return phrases.gettext(_FOUND) % values

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from exportdesk.core.models import AppendOnlyModel
 from exportdesk.sales.models import BankAccount, Order
@@ -54,7 +55,7 @@ class AccountKind(models.TextChoices):
     BANK = "bank", _("Bank")
     CUSTOMER_DEPOSIT = "deposit", _("Customer deposits")
     RECEIVABLE = "receivable", _("Receivable")
-    SALES = "sales", _("Sales")
+    SALES = "sales", pgettext_lazy("ledger account", "Sales")
     BANK_CHARGES = "bank_charges", _("Bank charges")
     FX_DIFFERENCE = "fx", _("FX difference")
     REFUNDS_PAYABLE = "refunds", _("Refunds payable")
@@ -295,7 +296,7 @@ class PaymentDeclaration(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending: waiting for our bank")
         CONFIRMED = "confirmed", _("Confirmed")
-        WITHDRAWN = "withdrawn", _("Withdrawn")
+        WITHDRAWN = "withdrawn", pgettext_lazy("declaration", "Withdrawn")
         EXPIRED = "expired", _("Removed: not received by our bank in time")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

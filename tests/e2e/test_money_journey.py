@@ -233,7 +233,7 @@ def test_the_whole_money_journey(
 
     expect(books).to_have_url(re.compile(r"/backoffice/payments/$"))
     expect(books.locator(".messages")).to_contain_text(
-        "Imported 1 entries (0 already known); 0 payments confirmed automatically."
+        "Imported 1 entry (0 already known). 0 payments confirmed automatically."
     )
     expect(books.get_by_role("heading", name="1 incoming payment to match")).to_be_visible()
     credit = table_after(books, "1 incoming payment to match").locator("tbody tr")

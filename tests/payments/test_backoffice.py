@@ -134,7 +134,7 @@ def test_accounting_imports_a_statement_and_sees_the_credits_with_suggestions(
     assert best.reasons
 
     queue = text_of(accounting.get(response.url))
-    assert "Imported 2 entries (0 already known); 0 payments confirmed automatically." in queue
+    assert "Imported 2 entries (0 already known). 0 payments confirmed automatically." in queue
     assert "2 incoming payments to match" in queue
     assert "ALICE WANJIRU" in queue and "UNKNOWN TRADING FZE" in queue
     assert alice.name in queue  # the best suggestion for Alice's transfer
