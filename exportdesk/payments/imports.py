@@ -374,7 +374,7 @@ def _match(credits: list[dict[str, Any]], result: ImportResult, actor: User | No
             else None
         )
         if chosen is not None and chosen.candidate.currency == txn["currency"]:
-            confirmations.append(_confirmation_of(txn["id"], chosen, matcher))
+            confirmations.append(_confirmation_of(txn, chosen, matcher))
         else:
             # Only what waits for a person needs its suggestions kept.
             suggestions += suggestion_rows(txn["id"], ranked)
@@ -402,10 +402,11 @@ def suggestion_rows(transaction_id: int, ranked: list[Suggestion]) -> list[dict[
     ]
 
 
-def _confirmation_of(transaction_id: int, chosen: Suggestion, matcher: Matcher) -> Confirmation:
-    matcher.consume(chosen.candidate)
+def _confirmation_of(txn: dict[str, Any], chosen: Suggestion, matcher: Matcher) -> Confirmation:
+    # An order keeps what is still owed on it: the second half of a split payment matches too.
+    matcher.consume(chosen.candidate, amount=txn["amount"])
     return Confirmation(
-        transaction=transaction_id,
+        transaction=txn["id"],
         customer=chosen.candidate.customer_id,
         declaration=chosen.candidate.declaration_id,
         bank_charge=Decimal(chosen.bank_charge),

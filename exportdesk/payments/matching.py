@@ -22,14 +22,17 @@ against the pending payment declarations and open orders it could be, on four ki
     a declaration agreeing on amount, declared payer and date: +35
 
 capped at 100. So a quoted document and the amount reach 90 (the default threshold) on their
-own; a declaration agreeing on everything reaches it without a reference; the amount and the
-name alone reach 53.
+own, as do a quoted document, its customer as payer and a partial payment; a declaration that
+agrees reaches it without a reference; the amount and the payer's name alone reach 53, the
+amount alone is not even suggested.
 
 Only two kinds of match are ever confirmed without a person, whatever threshold accounting
-sets: one backed by a reference in the text, or a declaration agreeing on amount, payer and
-date while no other customer owes that amount under that name and the text quotes no other
-document ("identified"). It must also lead every candidate that would credit something else by
-the margin, and a third-party payment waits when the payer's name owes the amount elsewhere.
+sets ("identified"): one backed by a reference in the text, or a declaration that agrees
+exactly (the declared amount to the cent, the declared payer by full name, the date within two
+weeks) while no other customer owes that amount under that name, every namesake was looked at,
+and the text neither quotes another document nor says it is interest or a refund. It must also
+lead by the margin every candidate that would credit something else; and a third-party payment
+waits for a person when the payer's name owes the same amount elsewhere.
 
 Speed: the benchmark matches 20,000 credits against 50,000 candidates, so `Matcher` indexes
 the candidates once (reference -> candidates, amount -> candidates, name -> candidates), scores
@@ -456,6 +459,8 @@ def _milli(amount: Decimal) -> int:
     return int(amount.scaleb(3))
 
 
+# Every reference has digits: a text with fewer than three has no reference to mistype.
+_REFERENCE_LIKE = re.compile(r"(?:[^0-9]*[0-9]){3}")
 # Words that say a credit is something else than a customer's payment.
 _NOT_A_PAYMENT = frozenset(
     normalise_reference(word)
@@ -492,6 +497,7 @@ class _Credit:
     may_agree: bool = True
     # The candidates' names made of exactly the payer's words (the index knows them).
     same_names: frozenset[str] = frozenset()
+    near: tuple[int, int] = (0, 0)  # `Matcher._near`
 
     def __post_init__(self) -> None:
         self.paid, self.currency = _milli(self.credit.amount), self.credit.currency.upper()
@@ -536,10 +542,10 @@ def _candidate_key(candidate: Candidate) -> CandidateKey:
 # Per credit, at most this many candidates come from the amount alone, nearest amounts first:
 # alone they are only ever suggestions, and many cars cost the same.
 _AMOUNT_POOL = 8
-# An amount within the fee tolerance and a proforma's date (32 + 3) and nothing else is not
-# worth a row in accounting's queue (many cars cost the same); such a candidate still counts
-# as a rival when deciding.
-SUGGESTION_FLOOR = 36
+# The amount and a proforma's date alone (35 + 3 at most) are not worth a row in accounting's
+# queue: many cars cost the same. With anything more (a name, a declaration's date), they are.
+# Candidates below still count as rivals when deciding.
+SUGGESTION_FLOOR = 40
 # A mistyped reference is looked for among this many of the best candidates without one.
 _FUZZY_POOL = 4
 # ...and only among those with this much evidence already: with a typo found (45 points),
@@ -698,6 +704,7 @@ class Matcher:
         keys = text_keys(spaced)
         payer = self._name(credit.payer_name)
         facts = _Credit(credit, payer, self._reference_hits(keys))
+        facts.near = self._near(facts.paid, facts.currency)
         if payer.full:
             facts.same_names = frozenset(self._full_names.get(payer.ordered, ()))
         scores: dict[int, _Score] = {}
@@ -740,7 +747,8 @@ class Matcher:
             (s for s in unreferenced if s.index not in hits and s.evidence >= _FUZZY_EVIDENCE),
             key=_rank,
         )
-        self._fuzzy_hits(keys, [s.index for s in likely[:_FUZZY_POOL]], hits)
+        if _REFERENCE_LIKE.search(facts.credit.text):
+            self._fuzzy_hits(keys, [s.index for s in likely[:_FUZZY_POOL]], hits)
         found = [s.index for s in unreferenced if s.index in hits]
         self._score_into(scores, found, facts, again=True)
 
@@ -756,10 +764,13 @@ class Matcher:
         One with neither a reference nor the amount (give or take the fee tolerance) is left
         out: the name and the date alone can neither make a suggestion above the floor nor
         rival one."""
-        hits = facts.hits
+        hits, alive, expected = facts.hits, self._alive, self._milli
+        low, high = facts.near
         for index in indexes:
-            if self._alive[index] and (again or index not in scores):
+            if alive[index] and (again or index not in scores):
                 hit = hits.get(index)
+                if hit is None and not low <= expected[index] <= high:
+                    continue  # the quick test, for the many namesakes of a common name
                 level = self._amount_level(index, facts)
                 if hit is not None or level <= AMOUNT_OVER_FEE:
                     scores[index] = self._score(index, facts, hit, level)
@@ -838,15 +849,21 @@ class Matcher:
                 points = REFERENCE_POINTS[kind] - FUZZY_PENALTY
                 _record(hits, index, _Hit(points, kind, value, typed=typed))
 
+    def _near(self, paid: int, currency: str) -> tuple[int, int]:
+        """The expected amounts (thousandths) a credit of `paid` is within the fee tolerance
+        of, one way or the other."""
+        # The tolerance of an expected amount the credit is short of by that tolerance.
+        numerator, denominator = self._ratio
+        expected = paid * denominator // max(1, denominator - numerator)
+        tolerance = self._tolerance_milli(expected, currency)
+        return paid - tolerance, paid + tolerance
+
     def _amount_pool(self, facts: _Credit) -> list[int]:
         """Candidates whose expected amount is the credit's give or take the fee tolerance,
         nearest first."""
         amounts, indexes = self._amounts.get(facts.currency, ([], []))
         paid = facts.paid
-        # The fee tolerance of an expected amount the credit is short of by that tolerance.
-        numerator, denominator = self._ratio
-        expected = paid * denominator // max(1, denominator - numerator)
-        tolerance = self._tolerance_milli(expected, facts.currency)
+        tolerance = facts.near[1] - paid
         below = bisect.bisect_left(amounts, paid) - 1
         above = below + 1
         pool: list[int] = []
