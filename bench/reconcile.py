@@ -42,16 +42,26 @@ SEED = 20261121
 
 GIVEN = [
     "Wanjiru", "Otieno", "Kamau", "Achieng", "Mwangi", "Njeri", "Kiprono", "Chebet", "Odhiambo",
-    "Akinyi", "Jerome", "Marcia", "Dwayne", "Tanisha", "Delroy", "Shanice", "José", "María",
-    "Ignacio", "Fernanda", "Sebastián", "Valentina", "Joaquín", "Catalina", "Aleksandr",
-    "Dmitriy", "Yekaterina", "Sergey", "Natalya", "Tevita", "Mele", "Sione", "Losana", "Ioane",
-    "Nurlan", "Aigerim", "Bakyt", "Gulnara", "Kwame", "Ama", "Kofi", "Abena", "Chinedu", "Ngozi",
+    "Akinyi", "Wambui", "Kipchoge", "Nyambura", "Jepkosgei", "Barasa", "Wafula", "Muthoni",
+    "Jerome", "Marcia", "Dwayne", "Tanisha", "Delroy", "Shanice", "Andre", "Kemar", "Shelly-Ann",
+    "Roshane", "Tamika", "Orville", "José", "María", "Ignacio", "Fernanda", "Sebastián",
+    "Valentina", "Joaquín", "Catalina", "Matías", "Francisca", "Benjamín", "Antonella", "Tomás",
+    "Aleksandr", "Dmitriy", "Yekaterina", "Sergey", "Natalya", "Andrey", "Olga", "Pavel",
+    "Tevita", "Mele", "Sione", "Losana", "Ioane", "Sefo", "Ana", "Viliami", "Nurlan", "Aigerim",
+    "Bakyt", "Gulnara", "Yerlan", "Dana", "Kwame", "Ama", "Kofi", "Abena", "Yaw", "Akosua",
+    "Chinedu", "Ngozi", "Emeka", "Adaeze", "Tunde", "Funmilayo", "Tendai", "Rudo", "Tatenda",
+    "Farai", "Mulenga", "Chanda", "Bwalya", "Thandiwe", "Sipho", "Lerato", "Aroha", "Mosese",
 ]  # fmt: skip
 FAMILY = [
-    "Kamau", "Odhiambo", "Wanjiku", "Mutua", "Kiptoo", "Omondi", "Campbell", "Brown", "Williams",
-    "Thompson", "Reid", "González", "Muñoz", "Rodríguez", "Pérez", "Soto", "Contreras",
-    "Sepúlveda", "Ivanov", "Smirnov", "Kuznetsov", "Popov", "Sokolov", "Fifita", "Taufa",
-    "Vainikolo", "Tuilagi", "Nurlanov", "Abenov", "Mensah", "Owusu", "Boateng", "Okafor", "Eze",
+    "Kamau", "Odhiambo", "Wanjiku", "Mutua", "Kiptoo", "Omondi", "Njoroge", "Ochieng", "Kariuki",
+    "Wekesa", "Cheruiyot", "Mwangi", "Gitau", "Onyango", "Campbell", "Brown", "Williams",
+    "Thompson", "Reid", "Francis", "McKenzie", "Grant", "Henry", "Bailey", "González", "Muñoz",
+    "Rodríguez", "Pérez", "Soto", "Contreras", "Sepúlveda", "Rojas", "Díaz", "Fuentes",
+    "Valenzuela", "Araya", "Espinoza", "Ivanov", "Smirnov", "Kuznetsov", "Popov", "Sokolov",
+    "Lebedev", "Kozlov", "Novikov", "Morozov", "Fifita", "Taufa", "Vainikolo", "Tuilagi",
+    "Havili", "Latu", "Nurlanov", "Abenov", "Seitkali", "Zhakupov", "Mensah", "Owusu",
+    "Boateng", "Asante", "Appiah", "Okafor", "Eze", "Adeyemi", "Okonkwo", "Balogun", "Moyo",
+    "Ncube", "Dube", "Mwale", "Banda", "Phiri", "Zulu", "Dlamini", "Nkosi", "Tane", "Ngata",
 ]  # fmt: skip
 COMPANY_WORDS = ["Motors", "Auto", "Trading", "Imports", "Cars", "Autos", "Vehicles", "Holdings"]
 COMPANY_SUFFIX = ["Ltd", "Limited", "Co., Ltd", "S.A.", "SRL", "LLC", "Inc"]
@@ -99,15 +109,13 @@ def _typo(rng: random.Random, reference: str) -> str:
 def _payer(rng: random.Random, name: str, company: str) -> tuple[str, bool]:
     """Who the bank says paid, and whether that is a third party."""
     roll = rng.random()
-    given, family = name.split(" ", 1)
+    given, family = name.rsplit(" ", 1)
     if roll < 0.45:
         return name.upper() if rng.random() < 0.5 else name, False
     if roll < 0.62:
         return f"{family} {given}".upper(), False
     if roll < 0.70:
-        return _ascii(
-            f"{TRANSLITERATIONS.get(given, given)} {TRANSLITERATIONS.get(family, family)}"
-        ), False
+        return _ascii(" ".join(TRANSLITERATIONS.get(w, w) for w in name.split())), False
     if roll < 0.85 and company:
         return company.upper(), False
     if roll < 0.92:
@@ -127,7 +135,7 @@ def _generate(orders: int, credits: int) -> tuple[list[dict[str, Any]], dict[str
     from exportdesk.payments.models import PaymentDeclaration, PaymentSettings
     from exportdesk.sales.models import BankAccount, Order, Proforma, ProformaLine
     from exportdesk.stock.demo import seed_stock
-    from exportdesk.stock.models import Vehicle
+    from exportdesk.stock.models import ExchangeRate, Vehicle
 
     rng = random.Random(SEED)
     ContentType.objects.clear_cache()
@@ -141,13 +149,21 @@ def _generate(orders: int, credits: int) -> tuple[list[dict[str, Any]], dict[str
         statement_identification="0001234567",
     )
     PaymentSettings.objects.update_or_create(pk=1, defaults={"auto_confirm": True})
+    # Staff keep the day's rate, so the fee tolerance's yen cap applies to dollar payments.
+    ExchangeRate.objects.create(
+        currency="USD", jpy_per_unit=Decimal("150.00"), rate_date=date.today()
+    )
     seed_stock(count=orders, batch=5000)
     vehicles = list(Vehicle.objects.values_list("pk", "stock_number", "chassis_number"))
     now = timezone.now()
     customer_count = max(1, orders * 2 // 5)
     people = []
     for i in range(customer_count):
-        name = f"{rng.choice(GIVEN)} {rng.choice(FAMILY)}"
+        # About a third of people carry a second given name, as passports and banks show them.
+        given = rng.choice(GIVEN)
+        if rng.random() < 0.35:
+            given = f"{given} {rng.choice(GIVEN)}"
+        name = f"{given} {rng.choice(FAMILY)}"
         people.append(
             User(
                 email=f"customer{i}@bench.example",
@@ -163,7 +179,7 @@ def _generate(orders: int, credits: int) -> tuple[list[dict[str, Any]], dict[str
     for person in people:
         company = ""
         if rng.random() < 0.35:
-            company = f"{person.name.split(' ')[1]} {rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIX)}"
+            company = f"{person.name.rsplit(' ', 1)[1]} {rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIX)}"
         companies[person.pk] = company
         profiles.append(
             CustomerProfile(user=person, country="KE", company=company, adult_attested_at=now)

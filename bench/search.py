@@ -10,6 +10,21 @@ fetched with one raw SQL query, and reports p50/p95 per combination and the page
 Each database is loaded fresh in a child process (a new SQLite file; a new PostgreSQL database
 created next to DATABASE_URL's and dropped afterwards). Targets at 200,000 vehicles: p95 at most
 25 ms on SQLite for every combination, and page/raw ratio at most 4.
+
+What the figures mean:
+
+- Page time is wall-clock time on a machine that may be shared; each run records the load
+  average before and after (`loadavg`), since a busy machine stretches every p95.
+- The page/raw ratio target is not reachable through Django's request path, and the benchmark
+  reports the real figure. The raw query of a first page takes 0.1-0.3 ms; the cheapest page
+  the site serves at all, the home page through the same middleware (sessions, CSRF, locale,
+  auth, messages, consent, cookie guard, CSP) and base template (navigation, language list,
+  cookie banner, policy notice query), takes several milliseconds (`request_floor_ms`, measured
+  in the same run). A ratio of 4 would need the whole page to take about 1 ms, a fraction of
+  that floor. The search's own share (form, count, page query, cards, filter panel) is the
+  page time minus the floor.
+- Deep pages (page 5000: OFFSET 99,980) are bounded by the index scan that skips the earlier
+  rows, about 0.1 µs a row on SQLite; they need no separate count (see stock/search.py).
 """
 
 from __future__ import annotations
@@ -128,9 +143,8 @@ def _measure(params: dict[str, str]) -> dict[str, Any]:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     body = response.content.decode()
-    # The page's own result query: the one that reads vehicles with LIMIT (not COUNT, not photos).
     # The page's own result query: the one reading vehicles with LIMIT (not the count, not the
-    # prefetches, not the form's look-ups of makes and models).
+    # form's look-ups of makes and models, not the keyword's grade list).
     result_sql = next(
         q["sql"]
         for q in captured.captured_queries
@@ -162,6 +176,22 @@ def _measure(params: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _request_floor() -> float | None:
+    """p50 of the home page: the same middleware and base template, no search."""
+    from django.test import Client
+
+    client = Client()
+    for _ in range(WARMUP):
+        if client.get("/").status_code != 200:
+            return None
+    times = []
+    for _ in range(RUNS):
+        t0 = time.perf_counter()
+        client.get("/")
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 2)
+
+
 def child(backend: str, count: int, out: Path) -> None:
     import django
 
@@ -174,7 +204,10 @@ def child(backend: str, count: int, out: Path) -> None:
     load = _load(count)
     from exportdesk.stock.models import Vehicle
 
+    load_before = round(os.getloadavg()[0], 2)
     results = [_measure(_resolve(params)) for params in COMBINATIONS]
+    floor = _request_floor()
+    load_after = round(os.getloadavg()[0], 2)
     out.write_text(
         json.dumps(
             {
@@ -182,6 +215,8 @@ def child(backend: str, count: int, out: Path) -> None:
                 "vendor": connection.vendor,
                 "vehicles": Vehicle.objects.count(),
                 **load,
+                "loadavg": [load_before, load_after],
+                "request_floor_ms": floor,
                 "combinations": results,
             }
         )
@@ -241,6 +276,8 @@ def _summary(run: dict[str, Any], *, apply_p95: bool) -> dict[str, Any]:
         "backend": run["backend"],
         "vehicles": run["vehicles"],
         "load_s": run["load_s"],
+        "loadavg": run.get("loadavg"),
+        "request_floor_ms": run.get("request_floor_ms"),
         "combinations": len(combos),
         "worst_p95_ms": worst_p95,
         "median_p50_ms": round(statistics.median(c["page_p50_ms"] for c in combos), 2),
@@ -248,6 +285,7 @@ def _summary(run: dict[str, Any], *, apply_p95: bool) -> dict[str, Any]:
         "median_ratio": round(statistics.median(c["ratio"] for c in combos), 2),
         "p95_met": (worst_p95 <= TARGET_P95_MS) if apply_p95 else None,
         "ratio_met": worst_ratio <= TARGET_RATIO,
+        "ratio_note": "not reachable through Django's request path: see bench/search.py",
     }
 
 
@@ -260,7 +298,11 @@ def main(argv: list[str]) -> None:
     if os.environ.get("DATABASE_URL"):
         runs.append(_with_fresh_postgres(os.environ["DATABASE_URL"], count))
     for run in runs:
-        print(f"\n{run['backend']}: {run['vehicles']} vehicles (load {run['load_s']} s)")
+        print(
+            f"\n{run['backend']}: {run['vehicles']} vehicles (load {run['load_s']} s; "
+            f"load average {run['loadavg'][0]} -> {run['loadavg'][1]}; "
+            f"home page p50 {run['request_floor_ms']} ms)"
+        )
         print(
             f"{'combination':<62} {'found':>24} {'q':>3} {'p50':>7} {'p95':>7} {'raw':>7} {'ratio':>6}"
         )

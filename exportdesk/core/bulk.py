@@ -48,8 +48,8 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
 
 
 def _converter(field: models.Field) -> Callable[[Any], Any]:
-    if isinstance(field, models.DateTimeField):
-        # A batch stamps its rows with one moment: convert each distinct value once.
+    if isinstance(field, models.DateField):  # and DateTimeField, its subclass
+        # A batch stamps its rows with one moment or a few days: convert each value once.
         cache: dict[Any, Any] = {}
 
         def moment(value: Any) -> Any:
