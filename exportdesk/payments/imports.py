@@ -337,7 +337,7 @@ def _transaction_row(
         "transaction_code": entry.transaction_code[:40],
         "fingerprint": fingerprint,
         "status": BankTransaction.Status.UNMATCHED if credit else BankTransaction.Status.IGNORED,
-        "ignored_reason": "" if credit else "outgoing payment",
+        "ignored_reason": "" if credit else "outgoing payment" if entry.amount else "zero amount",
     }
 
 
