@@ -67,9 +67,7 @@ def test_it_takes_a_declared_payment_from_statement_to_paid_order(alice, account
     assert best.third_party is False
 
     deposit = credits_confirm(
-        confirmations=[
-            Confirmation(txn, alice, declaration, bank_charge=Decimal(25))
-        ],
+        confirmations=[Confirmation(txn, alice, declaration, bank_charge=Decimal(25))],
         actor=accountant,
     )[0]
     assert deposit.amount == order.total
@@ -77,7 +75,9 @@ def test_it_takes_a_declared_payment_from_statement_to_paid_order(alice, account
     declaration.refresh_from_db()
     assert declaration.status == PaymentDeclaration.Status.CONFIRMED
 
-    allocation = allocation_request(deposit=deposit, order=order, amount=order.total, requested_by=alice)
+    allocation = allocation_request(
+        deposit=deposit, order=order, amount=order.total, requested_by=alice
+    )
     assert orders_paid([order.pk])[order.pk] == 0
     allocation_decide(allocation=allocation, staff=accountant, approve=True)
     order.refresh_from_db()
@@ -102,7 +102,9 @@ def test_the_same_statement_twice_adds_nothing(alice, accountant):
     order = order_for(alice)
     data = mt940([(order.total, "ALICE WANJIRU", order.proforma.number)])
     statement_import(data=data, file_name="s.sta", bank_account=bank_account(), actor=accountant)
-    again = statement_import(data=data, file_name="s.sta", bank_account=bank_account(), actor=accountant)
+    again = statement_import(
+        data=data, file_name="s.sta", bank_account=bank_account(), actor=accountant
+    )
     assert again.summary["imported"] == 0
     assert again.summary["duplicates_skipped"] == 1
     assert BankTransaction.objects.count() == 1
@@ -125,5 +127,7 @@ def test_it_refuses_allocating_more_than_the_deposit_or_to_another_customers_ord
     with pytest.raises(PaymentRefused):
         allocation_request(deposit=deposit, order=order, amount=Decimal(101), requested_by=alice)
     with pytest.raises(PaymentRefused):
-        allocation_request(deposit=deposit, order=bobs_order, amount=Decimal(50), requested_by=alice)
+        allocation_request(
+            deposit=deposit, order=bobs_order, amount=Decimal(50), requested_by=alice
+        )
     assert not Allocation.objects.exists()
