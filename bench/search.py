@@ -13,8 +13,10 @@ created next to DATABASE_URL's and dropped afterwards). Targets at 200,000 vehic
 
 What the figures mean:
 
-- Page time is wall-clock time on a machine that may be shared; each run records the load
-  average before and after (`loadavg`), since a busy machine stretches every p95.
+- Page time is wall-clock time on a machine that may be shared, and a busy machine stretches
+  every p95. Each run records the 1-minute load average before and after the measurements
+  (`loadavg`; the first figure still includes the benchmark's own loading) and the home page's
+  time (`request_floor_ms`, below): when the floor rises, so does every page.
 - The page/raw ratio target is not reachable through Django's request path, and the benchmark
   reports the real figure. The raw query of a first page takes 0.1-0.3 ms; the cheapest page
   the site serves at all, the home page through the same middleware (sessions, CSRF, locale,
