@@ -9,7 +9,6 @@ class StockConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from exportdesk.stock import lookups  # noqa: F401 - registers the no-index lookups
         from exportdesk.stock.favourites import merge_on_login
 
         # accounts cannot import stock, so the visitor's favourites join the account here.
