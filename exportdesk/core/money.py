@@ -34,6 +34,19 @@ INVOICE_CURRENCIES = ("JPY", "USD", "EUR", "GBP", "AUD")
 ZERO = Decimal(0)
 
 
+# Amounts are stored with three decimal places (enough for every currency's minor unit).
+STORED_PLACES = Decimal("0.001")
+
+
+def summed(total: Decimal | float | int | None) -> Decimal:
+    """A database SUM of stored amounts, exact. SQLite adds decimals as binary floats (0.1 + 0.2
+    comes back as 0.30000000000000004); rounding to the stored places undoes that for any total
+    below about a trillion, far beyond one customer's or one order's money."""
+    if total is None:
+        return ZERO
+    return Decimal(str(total)).quantize(STORED_PLACES)
+
+
 class UnknownCurrency(ValueError):
     def __init__(self, code: str) -> None:
         super().__init__(f"Unknown currency code {code!r} (expected an ISO 4217 code such as USD)")

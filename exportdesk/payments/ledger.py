@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from exportdesk.accounts.models import User
 from exportdesk.core.bulk import rows_insert
-from exportdesk.core.money import ZERO
+from exportdesk.core.money import ZERO, summed
 from exportdesk.payments.models import AccountKind, JournalEntry, JournalLine, LedgerAccount
 from exportdesk.sales.models import BankAccount, Order
 
@@ -206,8 +206,9 @@ def conversion_postings(
 def balance(account: LedgerAccount) -> Decimal:
     """Debits minus credits: positive for assets (bank, receivables), negative for liabilities
     (customer deposits, refunds payable)."""
-    total = JournalLine.objects.filter(account=account).aggregate(total=Sum("amount"))["total"]
-    return total or ZERO
+    return summed(
+        JournalLine.objects.filter(account=account).aggregate(total=Sum("amount"))["total"]
+    )
 
 
 def balances(accounts: Iterable[LedgerAccount]) -> dict[int, Decimal]:
@@ -219,4 +220,4 @@ def balances(accounts: Iterable[LedgerAccount]) -> dict[int, Decimal]:
         .values_list("account_id", "total")
     )
     found = dict(rows)
-    return {pk: found.get(pk) or ZERO for pk in ids}
+    return {pk: summed(found.get(pk)) for pk in ids}

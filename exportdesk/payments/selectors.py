@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from exportdesk.accounts.models import User
-from exportdesk.core.money import ZERO
+from exportdesk.core.money import ZERO, summed
 from exportdesk.payments.ledger import account_spec
 from exportdesk.payments.models import (
     AccountKind,
@@ -34,7 +34,7 @@ LIVE_ALLOCATIONS = (Allocation.Status.PENDING, Allocation.Status.APPROVED)
 
 def _sum_by(queryset: QuerySet, key: str, field: str) -> dict[int, Decimal]:
     rows = queryset.values(key).annotate(total=Sum(field)).values_list(key, "total")
-    return {pk: total or ZERO for pk, total in rows}
+    return {pk: summed(total) for pk, total in rows}
 
 
 def deposits_available(deposit_ids: Iterable[int]) -> dict[int, Decimal]:
@@ -154,7 +154,7 @@ def customer_statement(
     key = account_spec(AccountKind.CUSTOMER_DEPOSIT, currency, customer=customer).key
     lines = JournalLine.objects.filter(account__key=key).select_related("entry")
     before = lines.filter(entry__created_at__date__lt=start).aggregate(total=Sum("amount"))
-    opening = -(before["total"] or ZERO)
+    opening = -summed(before["total"])
     running = opening
     rows: list[StatementLine] = []
     period = lines.filter(
@@ -216,4 +216,4 @@ def _pending(deposit_id: int) -> Decimal:
     total = Allocation.objects.filter(
         Q(deposit_id=deposit_id) & Q(status=Allocation.Status.PENDING)
     ).aggregate(total=Sum("amount"))["total"]
-    return total or ZERO
+    return summed(total)
