@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from exportdesk.accounts.models import User
 from tests.factories import PASSWORD, customer, staff, totp_now
@@ -17,6 +19,15 @@ def _isolated_media(settings, tmp_path):
             "OPTIONS": {"location": tmp_path / "media", "base_url": None},
         },
     }
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """Requests activate the customer's language for the thread and leave it there (as Django's
+    LocaleMiddleware does: the next request sets its own). Tests share one thread, so each
+    starts from the default language instead of the last request's."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
