@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from exportdesk.payments.models import BankStatement, BankTransaction
 from exportdesk.sales.models import BankAccount
+from tests.samples import MT940_SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "bank-statements" / "mt940"
+SAMPLES = MT940_SAMPLES
 
 # file: (statements, entries, positions of the statements that do not balance)
 EXPECTED = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,9 @@ from exportdesk.payments.statements import (
     detect_format,
     parse_statement_file,
 )
+from tests.samples import MT940_SAMPLES
 
-SAMPLES = Path("/work/shared/samples/bank-statements/mt940")
+SAMPLES = MT940_SAMPLES
 
 # file: (statements, entries, {statement index: difference} for those that do not balance).
 # The differences were checked by hand: e.g. ABN AMRO's first statement opens at 3236.28,

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -29,8 +28,9 @@ from exportdesk.payments.statements import (
     parse_statement_file,
 )
 from tests.payments.test_statement_parsers import CAMT_V02, CAMT_V08, JAPANESE_CSV, JAPANESE_MAPPING
+from tests.samples import MT940_SAMPLES
 
-SAMPLES = Path("/work/shared/samples/bank-statements/mt940")
+SAMPLES = MT940_SAMPLES
 
 # Few examples keep the module fast; run with more (edit max_examples) after parser changes:
 # 500 round trips and 1200 fuzz cases each passed when these tests were written. No example
