@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.db import models
+from django.db.models import Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -109,6 +110,21 @@ EXPORT_HOLD = LegalHold("export records", "Customs Act (Japan)", 5, "the export 
 PROVISION_RECORD_HOLD = LegalHold(
     "records of provision to third parties", "APPI Art. 29 (Japan)", 3, "the provision"
 )
+RECEIPT_RECORD_HOLD = LegalHold(
+    "records of receipt from third parties", "APPI Art. 30 (Japan)", 3, "the receipt"
+)
+REQUEST_PROOF_HOLD = LegalHold(
+    "proof of how a privacy request was handled",
+    "GDPR Art. 5(2) and APPI Art. 37 (accountability)",
+    3,
+    "the request's completion",
+)
+BREACH_RECORD_HOLD = LegalHold(
+    "breach records", "GDPR Art. 33(5); APPI Art. 26 (Japan)", 3, "the breach"
+)
+DISPUTE_HOLD = LegalHold(
+    "open disputes and claims", "Civil Code limitation periods (Japan)", 5, "the dispute's closure"
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,16 @@ class ModelDeclaration:
     subject: str | None
     personal: dict[str, PersonalField] = field(default_factory=dict)
     not_personal: frozenset[str] = frozenset()
+    # Path to an e-mail address that identifies the subject when there is no account (a visitor's
+    # inquiry); a user's own rows are also found by it.
+    subject_email: str | None = None
+    # Path to the date a legal hold's period counts from (the date of the record); without one,
+    # a held row is kept for as long as the records that refer to it.
+    held_from: str | None = None
+    # Rows matching this condition are kept whole under `held_under` (a confirmed payment
+    # declaration becomes part of the books); other rows follow their fields' erasure actions.
+    held_when: Q | None = None
+    held_under: LegalHold | None = None
 
     @property
     def label(self) -> str:
@@ -154,6 +180,10 @@ def declare(
     subject: str | None,
     personal: dict[str, PersonalField],
     not_personal: Iterable[str] = (),
+    subject_email: str | None = None,
+    held_from: str | None = None,
+    held_when: Q | None = None,
+    held_under: LegalHold | None = None,
 ) -> None:
     """Declare a model that holds personal data, field by field."""
     overlap = set(personal) & set(not_personal)
@@ -165,6 +195,10 @@ def declare(
         subject=subject,
         personal=dict(personal),
         not_personal=frozenset(not_personal),
+        subject_email=subject_email,
+        held_from=held_from,
+        held_when=held_when,
+        held_under=held_under,
     )
 
 

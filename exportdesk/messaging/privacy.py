@@ -25,9 +25,10 @@ declare(
     ContactEvent,
     description=_("Your contact history: inquiries, our replies and notices"),
     subject="customer",
+    subject_email="email",
     personal={
-        "customer": _history(DataCategory.IDENTITY, ErasureAction.ANONYMISE),
-        "email": _history(DataCategory.CONTACT, ErasureAction.ANONYMISE),
+        "customer": _history(DataCategory.IDENTITY, ErasureAction.DELETE),
+        "email": _history(DataCategory.CONTACT, ErasureAction.DELETE),
         "subject": _history(DataCategory.COMMUNICATION, ErasureAction.DELETE),
         "body": _history(DataCategory.COMMUNICATION, ErasureAction.DELETE),
         "created_at": _history(DataCategory.COMMUNICATION, ErasureAction.DELETE),

@@ -45,8 +45,9 @@ declare(
     Inquiry,
     description=_("Inquiries you sent us about vehicles or shipping"),
     subject="user",
+    subject_email="email",
     personal={
-        "user": _inquiry(DataCategory.IDENTITY, ErasureAction.ANONYMISE),
+        "user": _inquiry(DataCategory.IDENTITY),
         "name": _inquiry(DataCategory.IDENTITY),
         "email": _inquiry(DataCategory.CONTACT),
         "country": _inquiry(DataCategory.CONTACT),
@@ -98,6 +99,7 @@ declare(
     Proforma,
     description=_("Proforma invoices we issued to you"),
     subject="customer",
+    held_from="issued_at",
     personal={
         "customer": _accounting(DataCategory.IDENTITY),
         "destination_country": _accounting(DataCategory.TRANSACTION),
@@ -127,6 +129,7 @@ declare(
     ProformaLine,
     description=_("The lines of your proforma invoices"),
     subject="proforma__customer",
+    held_from="proforma__issued_at",
     personal={
         "vehicle": _accounting(DataCategory.TRANSACTION),
         "description": _accounting(DataCategory.TRANSACTION),
@@ -138,6 +141,7 @@ declare(
     Order,
     description=_("Your orders"),
     subject="customer",
+    held_from="created_at",
     personal={
         "customer": _accounting(DataCategory.IDENTITY),
         "total": _accounting(DataCategory.TRANSACTION),
@@ -150,6 +154,7 @@ declare(
     Invoice,
     description=_("Commercial invoices for your paid orders"),
     subject="order__customer",
+    held_from="issued_at",
     personal={
         "order": _accounting(DataCategory.TRANSACTION),
         "total": _accounting(DataCategory.TRANSACTION),
