@@ -6,8 +6,12 @@ urlpatterns = [
     path("backoffice/stock/", include("exportdesk.stock.backoffice_urls")),
     path("backoffice/sales/", include("exportdesk.sales.backoffice_urls")),
     path("backoffice/payments/", include("exportdesk.payments.backoffice_urls")),
+    path("backoffice/privacy/", include("exportdesk.privacy.backoffice_urls")),
+    path("backoffice/privacy/breaches/", include("exportdesk.privacy.breach_urls")),
     path("backoffice/", include("exportdesk.accounts.backoffice_urls")),
     path("", include("exportdesk.privacy.urls")),
+    # Customer pages at mypage/privacy/... and back-office pages at backoffice/privacy/...
+    path("", include("exportdesk.privacy.provision_urls")),
     path("", include("exportdesk.messaging.urls")),
     path("", include("exportdesk.stock.urls")),
     path("", include("exportdesk.sales.urls")),
