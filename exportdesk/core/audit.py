@@ -9,11 +9,18 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Case, F, Model, QuerySet, Value, When
 from django.utils import timezone
 
 from exportdesk.core.bulk import rows_insert
-from exportdesk.core.models import GENESIS_HASH, AuditEvent, audit_hash
+from exportdesk.core.models import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    PERSONAL_FIELDS,
+    AuditEvent,
+    audit_hash,
+    personal_digest,
+)
 
 # Any 64-bit number unique to this lock; PostgreSQL advisory locks serialise chain appends.
 _AUDIT_LOCK_KEY = 0x45584445534B  # "EXDESK"
@@ -103,10 +110,12 @@ def audit_events_record(drafts: list[AuditDraft]) -> list[dict[str, Any]]:
                 "subject_id": draft.subject_id,
                 "ip_address": draft.ip_address,
                 "details": _normalise(draft.details or {}),
+                "redacted_at": None,
                 "prev_hash": prev_hash,
             }
+            row["personal_digest"] = personal_digest({n: row[n] for n in PERSONAL_FIELDS})
             # Microseconds survive every backend: the hashed values equal the stored ones.
-            row["hash"] = prev_hash = audit_hash(row)
+            row["hash"] = prev_hash = audit_hash({n: row[n] for n in HASHED_FIELDS})
             rows.append(row)
         rows_insert(AuditEvent, rows)
         return rows
@@ -116,6 +125,23 @@ def _actor_label(actor: Any) -> str:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return "system" if actor is None else "anonymous"
     return str(getattr(actor, "email", actor))
+
+
+def audit_events_redact(rows: QuerySet[AuditEvent], *, actor_label: str) -> int:
+    """Blank the personal fields of these events (an erasure); the chain still verifies.
+
+    The person's own actions get `actor_label` as their label; staff actors keep theirs, since
+    who did what to the record is not the erased person's data.
+    """
+    return QuerySet.update(
+        rows.filter(redacted_at__isnull=True),
+        ip_address=None,
+        details={},
+        actor_label=Case(
+            When(actor_id=F("subject_id"), then=Value(actor_label)), default=F("actor_label")
+        ),
+        redacted_at=timezone.now(),
+    )
 
 
 @dataclass(frozen=True)

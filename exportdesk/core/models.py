@@ -61,6 +61,10 @@ class AuditEvent(AppendOnlyModel):
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # The hash covers the personal fields (actor label, IP address, details) through this digest,
+    # so an erasure can blank them (`redacted_at`) and the chain still verifies every other field.
+    personal_digest = models.CharField(max_length=64)
+    redacted_at = models.DateTimeField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -71,7 +75,14 @@ class AuditEvent(AppendOnlyModel):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
     def compute_hash(self) -> str:
-        return audit_hash({name: getattr(self, name) for name in HASHED_FIELDS})
+        """The hash this row should carry. A redacted row's personal fields are gone, so its
+        stored digest stands in for them; any other row's digest is recomputed from its fields."""
+        values = {name: getattr(self, name) for name in HASHED_FIELDS}
+        if self.redacted_at is None:
+            values["personal_digest"] = personal_digest(
+                {name: getattr(self, name) for name in PERSONAL_FIELDS}
+            )
+        return audit_hash(values)
 
 
 # The fields the hash covers, in the order of the row; the stored hash itself is not among them.
@@ -79,18 +90,25 @@ HASHED_FIELDS = (
     "seq",
     "created_at",
     "actor_id",
-    "actor_label",
     "action",
     "object_type",
     "object_id",
     "subject_id",
-    "ip_address",
-    "details",
+    "personal_digest",
     "prev_hash",
 )
+# Fields that may name a person: covered by `personal_digest`, blanked by an erasure.
+PERSONAL_FIELDS = ("actor_label", "ip_address", "details")
+
+
+def _canonical(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False).encode()
+
+
+def personal_digest(values: dict[str, Any]) -> str:
+    return hashlib.sha256(_canonical(values)).hexdigest()
 
 
 def audit_hash(values: dict[str, Any]) -> str:
     payload = {**values, "created_at": values["created_at"].isoformat()}
-    canonical = json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_canonical(payload)).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -101,10 +102,16 @@ class LegalHold:
     statute: str
     years: int
     starts: str  # what the period counts from
+    # Accounting books count from the end of the fiscal year the record belongs to.
+    from_fiscal_year_end: bool = False
 
 
 ACCOUNTING_HOLD = LegalHold(
-    "accounting records", "Corporation Tax Act (Japan)", 7, "the end of the fiscal year"
+    "accounting records",
+    "Corporation Tax Act (Japan)",
+    7,
+    "the end of the fiscal year",
+    from_fiscal_year_end=True,
 )
 EXPORT_HOLD = LegalHold("export records", "Customs Act (Japan)", 5, "the export permit")
 PROVISION_RECORD_HOLD = LegalHold(
@@ -125,6 +132,48 @@ BREACH_RECORD_HOLD = LegalHold(
 DISPUTE_HOLD = LegalHold(
     "open disputes and claims", "Civil Code limitation periods (Japan)", 5, "the dispute's closure"
 )
+
+
+class ExpiryAction(StrEnum):
+    DELETE = "delete"  # the rows go
+    ANONYMISE = "anonymise"  # the rows stay; their fields' erasure actions are applied
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """A retention rule the daily sweep carries out: rows past their period are deleted or
+    anonymised.
+
+    The period is `settings.PRIVACY_RETENTION[setting]` (e.g. "3y", "90d"), so an exporter can
+    change it without touching code; several models may share one setting (all accounting books).
+    """
+
+    setting: str
+    # The date the period counts from; rows without one never expire under this rule.
+    date_path: str
+    action: ExpiryAction
+    # Only rows matching this condition (an inquiry from someone without an account).
+    when: Q | None = None
+    # Count from the latest date among the rows sharing this field's value (the last contact
+    # from one address), so an old message stays while the conversation goes on.
+    latest_per: str | None = None
+    # Count from the end of the fiscal year the date falls in (settings.FISCAL_YEAR_START_MONTH).
+    from_fiscal_year_end: bool = False
+    # Values set along with the action (an export whose file is deleted becomes "expired").
+    mark: tuple[tuple[str, Any], ...] = ()
+    # Dotted path of `f(now=...) -> int` that carries the rule out instead of the sweep, for
+    # records whose owner keeps their own purge (records of provision).
+    performed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class KeptWhile:
+    """No clock of its own: kept as long as something else lasts, and erased with it."""
+
+    reason: Text
+
+
+KEPT_WITH_ACCOUNT = KeptWhile(_("kept for the life of the account and erased with it"))
 
 
 @dataclass(frozen=True)
@@ -164,10 +213,16 @@ class ModelDeclaration:
     # declaration becomes part of the books); other rows follow their fields' erasure actions.
     held_when: Q | None = None
     held_under: LegalHold | None = None
+    # When the rows go without anyone asking: retention rules, or what they are kept for.
+    expiry: tuple[Expiry | KeptWhile, ...] = ()
 
     @property
     def label(self) -> str:
         return self.model._meta.label
+
+    @property
+    def expiry_rules(self) -> tuple[Expiry, ...]:
+        return tuple(rule for rule in self.expiry if isinstance(rule, Expiry))
 
 
 _registry: dict[str, ModelDeclaration] = {}
@@ -184,6 +239,7 @@ def declare(
     held_from: str | None = None,
     held_when: Q | None = None,
     held_under: LegalHold | None = None,
+    expiry: Expiry | KeptWhile | Iterable[Expiry | KeptWhile] = (),
 ) -> None:
     """Declare a model that holds personal data, field by field."""
     overlap = set(personal) & set(not_personal)
@@ -199,6 +255,7 @@ def declare(
         held_from=held_from,
         held_when=held_when,
         held_under=held_under,
+        expiry=(expiry,) if isinstance(expiry, Expiry | KeptWhile) else tuple(expiry),
     )
 
 
