@@ -190,6 +190,60 @@ SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 # Stock photo uploads: largest accepted file.
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 
+# --- retention (privacy/retention.py: the daily sweep) ------------------------
+# How long each kind of record is kept, as a number and a unit: "90d" days, "24m" months, "3y"
+# years. Rules in each app's privacy.py name these keys. A legal hold always wins: a period
+# shorter than the law's keeps the rows until the hold ends. Override any of them with
+# PRIVACY_RETENTION="visitor_contacts=2y,inactivity_warning=36m".
+PRIVACY_RETENTION_DEFAULTS = {
+    # Sign-in and credential events (SECURITY_EVENT_RETENTION_DAYS), then deleted.
+    "security_events": f"{SECURITY_EVENT_RETENTION_DAYS}d",
+    # Contact history and inquiries of people without an account, after their last contact.
+    "visitor_contacts": "3y",
+    # Withdrawn or expired payment declarations (their slips and details), after closing.
+    "closed_declarations": "30d",
+    # Match suggestions for a bank credit, once it is confirmed or set aside (its booking date).
+    "match_suggestions": "0d",
+    # Data export files, after their expires_at (PRIVACY_EXPORT_DAYS after they are ready).
+    "data_exports": "0d",
+    # Privacy requests, after completion or rejection (proof of how they were handled).
+    "privacy_requests": "3y",
+    # Proof of an erasure, and notices to recipients about it.
+    "erasure_records": "3y",
+    "recipient_notifications": "3y",
+    # Records of provision (APPI Art. 29) and receipt (Art. 30).
+    "provision_records": "3y",
+    "receipt_records": "3y",
+    # Notices to people affected by a breach.
+    "breach_notices": "3y",
+    # Closed disputes (civil limitation period).
+    "dispute_holds": "5y",
+    # Accounting books: after the end of the fiscal year, names go, amounts stay.
+    "accounting_records": "7y",
+    # Expired server-side sessions.
+    "sessions": "0d",
+    # Accounts without a sign-in for this long are warned they will be closed...
+    "inactivity_warning": "24m",
+    # ...and closed and erased this long after the warning unless the person signs in.
+    "inactivity_grace": "30d",
+}
+
+
+def _retention_periods(name: str, defaults: dict[str, str]) -> dict[str, str]:
+    periods = dict(defaults)
+    raw = env_str(name).strip()
+    for item in raw.split(",") if raw else []:
+        key, _sep, value = (part.strip() for part in item.partition("="))
+        if key not in defaults:
+            raise ImproperlyConfigured(f"{name}: unknown period {key!r}; use {sorted(defaults)}")
+        if len(value) < 2 or not value[:-1].isdigit() or value[-1] not in "dmy":
+            raise ImproperlyConfigured(f"{name}: {key} must look like 90d, 24m or 3y")
+        periods[key] = value
+    return periods
+
+
+PRIVACY_RETENTION = _retention_periods("PRIVACY_RETENTION", PRIVACY_RETENTION_DEFAULTS)
+
 # --- internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ja", "日本語"), ("es", "Español")]

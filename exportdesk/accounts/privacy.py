@@ -2,8 +2,11 @@ from django.utils.translation import gettext_lazy as _
 
 from exportdesk.accounts.models import CustomerProfile, SecurityEvent, StaffTOTPDevice, User
 from exportdesk.core.personal_data import (
+    KEPT_WITH_ACCOUNT,
     DataCategory,
     ErasureAction,
+    Expiry,
+    ExpiryAction,
     LegalBasis,
     PersonalField,
     Purpose,
@@ -66,6 +69,7 @@ declare(
         "closed_at",
         "erased_at",
     ],
+    expiry=KEPT_WITH_ACCOUNT,
 )
 
 declare(
@@ -89,6 +93,7 @@ declare(
         "updated_at": _account(DataCategory.TECHNICAL, ErasureAction.DELETE),
     },
     not_personal=["id", "user"],
+    expiry=KEPT_WITH_ACCOUNT,
 )
 
 declare(
@@ -114,6 +119,7 @@ declare(
         }.items()
     },
     not_personal=["id"],
+    expiry=Expiry("security_events", "created_at", ExpiryAction.DELETE),
 )
 
 declare(
@@ -139,6 +145,7 @@ declare(
         ),
     },
     not_personal=["id", "user", "last_used_step"],
+    expiry=KEPT_WITH_ACCOUNT,
 )
 
 _ROLE = PersonalField(
@@ -155,6 +162,7 @@ declare(
     subject="user",
     personal={"user": _ROLE, "group": _ROLE},
     not_personal=["id"],
+    expiry=KEPT_WITH_ACCOUNT,
 )
 declare(
     User.user_permissions.through,
@@ -162,4 +170,5 @@ declare(
     subject="user",
     personal={"user": _ROLE, "permission": _ROLE},
     not_personal=["id"],
+    expiry=KEPT_WITH_ACCOUNT,
 )

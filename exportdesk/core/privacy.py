@@ -4,6 +4,7 @@ from exportdesk.core.models import AuditEvent
 from exportdesk.core.personal_data import (
     DataCategory,
     ErasureAction,
+    KeptWhile,
     LegalBasis,
     PersonalField,
     Purpose,
@@ -43,4 +44,5 @@ declare(
         "prev_hash",
         "hash",
     ],
+    expiry=KeptWhile(_("for the life of the audit log, whose hash chain forbids deleting rows")),
 )

@@ -1,8 +1,12 @@
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.personal_data import (
+    KEPT_WITH_ACCOUNT,
     DataCategory,
     ErasureAction,
+    Expiry,
+    ExpiryAction,
     LegalBasis,
     PersonalField,
     Purpose,
@@ -42,4 +46,15 @@ declare(
         "source_type",
         "source_id",
     ],
+    expiry=(
+        # Someone without an account: 3 years after their last contact from that address.
+        Expiry(
+            "visitor_contacts",
+            "created_at",
+            ExpiryAction.DELETE,
+            when=Q(customer__isnull=True),
+            latest_per="email",
+        ),
+        KEPT_WITH_ACCOUNT,
+    ),
 )

@@ -4,16 +4,21 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.personal_data import (
     BREACH_RECORD_HOLD,
     DISPUTE_HOLD,
+    KEPT_WITH_ACCOUNT,
     PROVISION_RECORD_HOLD,
     RECEIPT_RECORD_HOLD,
     REQUEST_PROOF_HOLD,
     DataCategory,
     ErasureAction,
+    Expiry,
+    ExpiryAction,
+    KeptWhile,
     LegalBasis,
     LegalHold,
     PersonalField,
@@ -64,6 +69,7 @@ declare(
         "created_at": _CONSENT,
     },
     not_personal=["id", "policy_version"],
+    expiry=KeptWhile(_("as proof of the choices made; pseudonymised on erasure")),
 )
 declare(
     PolicyAcknowledgement,
@@ -71,6 +77,7 @@ declare(
     subject="user",
     personal={"user": _CONSENT, "acknowledged_at": _CONSENT},
     not_personal=["id", "policy_version"],
+    expiry=KEPT_WITH_ACCOUNT,
 )
 declare_no_personal_data(PolicyVersion, description=_("Published versions of the privacy policy"))
 
@@ -89,6 +96,7 @@ declare(
         ),
     },
     not_personal=["session_key", "expire_date"],
+    expiry=Expiry("sessions", "expire_date", ExpiryAction.DELETE),
 )
 declare(
     LogEntry,
@@ -121,6 +129,7 @@ declare(
         ),
     },
     not_personal=["id", "action_time", "content_type", "object_id", "action_flag"],
+    expiry=KeptWhile(_("for the life of the record it describes")),
 )
 declare_no_personal_data(Group, description=_("Staff roles"))
 declare_no_personal_data(Permission, description=_("Permissions that roles carry"))
@@ -185,6 +194,21 @@ declare(
         "reminded_7_at",
         "reminded_2_at",
     ],
+    expiry=(
+        Expiry(
+            "privacy_requests",
+            "completed_at",
+            ExpiryAction.DELETE,
+            when=Q(state__in=["completed", "rejected"]),
+        ),
+        # Never confirmed from the e-mail link: counted from when it arrived.
+        Expiry(
+            "privacy_requests",
+            "received_at",
+            ExpiryAction.DELETE,
+            when=Q(state__in=["unverified", "expired"]),
+        ),
+    ),
 )
 declare(
     DataExport,
@@ -212,6 +236,17 @@ declare(
         "downloads",
         "error",
     ],
+    expiry=(
+        Expiry(
+            "data_exports",
+            "expires_at",
+            ExpiryAction.ANONYMISE,
+            when=Q(state="ready"),
+            mark=(("state", "expired"),),
+        ),
+        # The row itself goes with its request.
+        Expiry("privacy_requests", "request__completed_at", ExpiryAction.DELETE),
+    ),
 )
 
 _CHOICE = PersonalField(
@@ -233,6 +268,7 @@ declare(
         "lifted_at": _CHOICE,
     },
     not_personal=["id", "request"],
+    expiry=KeptWhile(_("while in force, then as proof of the choice")),
 )
 declare(
     DisputeHold,
@@ -250,6 +286,7 @@ declare(
         ),
     },
     not_personal=["id", "opened_by"],
+    expiry=Expiry("dispute_holds", "closed_at", ExpiryAction.DELETE),
 )
 declare(
     ErasureRecord,
@@ -263,6 +300,7 @@ declare(
         "executed_at": _request(DataCategory.TRANSACTION),
     },
     not_personal=["id", "request", "executed_by", "trigger"],
+    expiry=Expiry("erasure_records", "executed_at", ExpiryAction.DELETE),
 )
 
 _PROVISION_RETENTION = _("3 years from the provision (APPI Art. 29), then deleted")
@@ -296,6 +334,12 @@ declare(
         "context_type",
         "context_id",
     ],
+    expiry=Expiry(
+        "provision_records",
+        "provided_at",
+        ExpiryAction.DELETE,
+        performed_by="exportdesk.privacy.provision.provision_records_purge",
+    ),
 )
 _RECEIPT_RETENTION = _("3 years from the receipt (APPI Art. 30), then deleted")
 declare(
@@ -315,6 +359,7 @@ declare(
         )
     },
     not_personal=["id", "provider_name", "provider_address", "how_obtained", "recorded_by"],
+    expiry=Expiry("receipt_records", "received_at", ExpiryAction.DELETE),
 )
 declare(
     RecipientNotification,
@@ -326,6 +371,7 @@ declare(
         "sent_at": _provision(DataCategory.TRANSACTION),
     },
     not_personal=["id", "request", "recipient", "kind", "provisions", "sent_to"],
+    expiry=Expiry("recipient_notifications", "sent_at", ExpiryAction.DELETE),
 )
 declare_no_personal_data(
     Recipient, description=_("Companies that may receive customers' data, and the safeguards")
@@ -344,6 +390,7 @@ declare(
         "sent_at": _kept(DataCategory.COMMUNICATION, BREACH_RECORD_HOLD, _BREACH_RETENTION),
     },
     not_personal=["id", "breach"],
+    expiry=Expiry("breach_notices", "sent_at", ExpiryAction.DELETE),
 )
 _INACTIVITY = PersonalField(
     DataCategory.TECHNICAL,
@@ -364,4 +411,5 @@ declare(
         "closed_at": _INACTIVITY,
     },
     not_personal=["id"],
+    expiry=KeptWhile(_("until the account is used again, or erased with it")),
 )

@@ -1,9 +1,14 @@
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.personal_data import (
     ACCOUNTING_HOLD,
+    KEPT_WITH_ACCOUNT,
     DataCategory,
     ErasureAction,
+    Expiry,
+    ExpiryAction,
+    KeptWhile,
     LegalBasis,
     PersonalField,
     Purpose,
@@ -65,6 +70,16 @@ declare(
         ),
     },
     not_personal=["id", "status"],
+    expiry=(
+        Expiry(
+            "visitor_contacts",
+            "created_at",
+            ExpiryAction.DELETE,
+            when=Q(user__isnull=True),
+            latest_per="email",
+        ),
+        KEPT_WITH_ACCOUNT,
+    ),
 )
 declare(
     InquiryReply,
@@ -75,6 +90,7 @@ declare(
         "sent_at": _inquiry(DataCategory.COMMUNICATION),
     },
     not_personal=["id", "inquiry", "staff"],
+    expiry=KeptWhile(_("as long as the inquiry it answers, and deleted with it")),
 )
 
 
@@ -124,6 +140,9 @@ declare(
         "issued_by",
         "closed_at",
     ],
+    expiry=Expiry(
+        "accounting_records", "issued_at", ExpiryAction.ANONYMISE, from_fiscal_year_end=True
+    ),
 )
 declare(
     ProformaLine,
@@ -136,6 +155,12 @@ declare(
         "amount": _accounting(DataCategory.TRANSACTION),
     },
     not_personal=["id", "proforma", "position", "kind"],
+    expiry=Expiry(
+        "accounting_records",
+        "proforma__issued_at",
+        ExpiryAction.ANONYMISE,
+        from_fiscal_year_end=True,
+    ),
 )
 declare(
     Order,
@@ -149,6 +174,9 @@ declare(
         "paid_at": _accounting(DataCategory.TRANSACTION),
     },
     not_personal=["id", "number", "proforma", "currency", "status"],
+    expiry=Expiry(
+        "accounting_records", "created_at", ExpiryAction.ANONYMISE, from_fiscal_year_end=True
+    ),
 )
 declare(
     Invoice,
@@ -168,6 +196,9 @@ declare(
         "currency",
         "bank_details",
     ],
+    expiry=Expiry(
+        "accounting_records", "issued_at", ExpiryAction.ANONYMISE, from_fiscal_year_end=True
+    ),
 )
 declare_no_personal_data(
     BankAccount, description=_("The exporter's own bank accounts printed on invoices")

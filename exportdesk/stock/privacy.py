@@ -2,8 +2,10 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.personal_data import (
+    KEPT_WITH_ACCOUNT,
     DataCategory,
     ErasureAction,
+    KeptWhile,
     LegalBasis,
     PersonalField,
     Purpose,
@@ -74,6 +76,7 @@ declare(
         "notes",
         "updated_at",
     ],
+    expiry=KeptWhile(_("as long as the rule is kept")),
 )
 
 
@@ -97,6 +100,7 @@ declare(
         for name in ["user", "vehicle", "price_when_added_jpy", "status_when_added", "added_at"]
     },
     not_personal=["id"],
+    expiry=KEPT_WITH_ACCOUNT,
 )
 declare(
     CustomerDestination,
@@ -104,6 +108,7 @@ declare(
     subject="user",
     personal={name: _preference(_WHILE_OPEN) for name in ["user", "port", "method", "currency"]},
     not_personal=["id", "updated_at"],
+    expiry=KEPT_WITH_ACCOUNT,
 )
 
 declare_cookie(
