@@ -171,6 +171,12 @@ LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 15 * 60, minimum=60)
 SECURITY_EVENT_RETENTION_DAYS = env_int("SECURITY_EVENT_RETENTION_DAYS", 90, minimum=1)
 # The privacy policy promises deletion within 30 days of a closure request.
 ACCOUNT_ERASURE_DELAY_DAYS = env_int("ACCOUNT_ERASURE_DELAY_DAYS", 30, minimum=0)
+# Data-subject requests are answered within this many days of receipt (the policy promises 30).
+PRIVACY_REQUEST_DAYS = env_int("PRIVACY_REQUEST_DAYS", 30, minimum=1)
+# A public-form request must be confirmed from its e-mail link within this many hours.
+PRIVACY_VERIFY_HOURS = env_int("PRIVACY_VERIFY_HOURS", 24, minimum=1)
+# A data export can be downloaded for this many days, then its file is deleted.
+PRIVACY_EXPORT_DAYS = env_int("PRIVACY_EXPORT_DAYS", 7, minimum=1)
 # Staff second factor stays valid for this long in a session before it is asked again.
 STAFF_OTP_SESSION_SECONDS = env_int("STAFF_OTP_SESSION_SECONDS", 60 * 60 * 12, minimum=300)
 SITE_NAME = env_str("SITE_NAME", "Export Desk")
