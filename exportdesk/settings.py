@@ -171,6 +171,8 @@ LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 15 * 60, minimum=60)
 SECURITY_EVENT_RETENTION_DAYS = env_int("SECURITY_EVENT_RETENTION_DAYS", 90, minimum=1)
 # The privacy policy promises deletion within 30 days of a closure request.
 ACCOUNT_ERASURE_DELAY_DAYS = env_int("ACCOUNT_ERASURE_DELAY_DAYS", 30, minimum=0)
+# Records of provision and receipt (APPI Art. 29, 30) are kept this many years, then purged.
+PRIVACY_PROVISION_RECORD_YEARS = env_int("PRIVACY_PROVISION_RECORD_YEARS", 3, minimum=1)
 # Data-subject requests are answered within this many days of receipt (the policy promises 30).
 PRIVACY_REQUEST_DAYS = env_int("PRIVACY_REQUEST_DAYS", 30, minimum=1)
 # A public-form request must be confirmed from its e-mail link within this many hours.
