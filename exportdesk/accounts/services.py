@@ -279,34 +279,5 @@ def account_close(*, user: User, request: HttpRequest) -> datetime:
     return erasure_due
 
 
-def closed_accounts_erase(*, now: datetime | None = None) -> int:
-    """Erase the personal data of accounts closed longer ago than the erasure delay.
-
-    Accounts have nothing under a legal hold yet (no orders or payments exist at this stage);
-    the privacy centre's erasure engine takes over this job once they do. Idempotent.
-    """
-    cutoff = (now or timezone.now()) - timedelta(days=settings.ACCOUNT_ERASURE_DELAY_DAYS)
-    erased = 0
-    due = User.objects.filter(closed_at__lt=cutoff, erased_at__isnull=True).values_list(
-        "pk", flat=True
-    )
-    for pk in list(due):
-        with transaction.atomic():
-            user = User.objects.select_for_update().filter(pk=pk, erased_at__isnull=True).first()
-            if user is None:
-                continue
-            CustomerProfile.objects.filter(user=user).delete()
-            SecurityEvent.objects.filter(user=user).delete()
-            user.email = f"erased-{user.pk}@erased.invalid"
-            user.name = ""
-            user.language = ""
-            user.set_unusable_password()
-            user.erased_at = timezone.now()
-            user.save()
-            audit_event_record(action="account.erased", obj=user, subject_id=user.pk)
-            erased += 1
-    return erased
-
-
 def _absolute(request: HttpRequest, name: str, **kwargs: str) -> str:
     return request.build_absolute_uri(reverse(name, kwargs=kwargs or None))
