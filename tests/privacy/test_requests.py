@@ -26,6 +26,7 @@ from exportdesk.privacy.requests import (
     token_hash,
 )
 from exportdesk.privacy.restrictions import processing_allowed
+from exportdesk.privacy.tasks import expire_privacy_links
 
 pytestmark = pytest.mark.django_db
 
@@ -85,9 +86,9 @@ def test_a_mypage_request_is_received_with_its_due_date_and_acknowledged(
     assert mail.to == [alice.email]
     assert "Correct my data" in mail.body
     assert "Wanjiru Motors" in mail.body
-    assert data_request.due_at.astimezone(timezone.get_current_timezone()).strftime(
-        "%Y"
-    ) in mail.body
+    assert (
+        data_request.due_at.astimezone(timezone.get_current_timezone()).strftime("%Y") in mail.body
+    )
     assert "There is no fee." in mail.body
     event = AuditEvent.objects.get(action="privacy.request_submitted")
     assert event.subject_id == alice.pk
@@ -160,8 +161,6 @@ def test_an_expired_link_changes_nothing_and_the_request_expires(mailoutbox, com
         request_verify(token=token)
     assert expired.value.expired
     assert DataRequest.objects.get().state == State.UNVERIFIED
-    from exportdesk.privacy.tasks import expire_privacy_links
-
     assert expire_privacy_links.call_local() == {"requests_expired": 1, "exports_expired": 0}
     assert DataRequest.objects.get().state == State.EXPIRED
     assert requests_unverified_expire() == 0  # idempotent
