@@ -222,13 +222,13 @@ class ReceiptForm(_SubjectForm):
         return _moment(_not_future(self.cleaned_data["received_at"]))
 
 
-class ProvisionFilterForm(forms.Form):
+class ProvisionFilterForm(NoLabelSuffix, forms.Form):
     recipient = forms.ModelChoiceField(
         label=_("Recipient"), queryset=Recipient.objects.order_by("name"), required=False
     )
     subject = forms.CharField(label=_("Person"), required=False, max_length=254)
 
 
-class ReceiptFilterForm(forms.Form):
+class ReceiptFilterForm(NoLabelSuffix, forms.Form):
     provider = forms.CharField(label=_("Provided by"), required=False, max_length=200)
     subject = forms.CharField(label=_("Person"), required=False, max_length=254)
