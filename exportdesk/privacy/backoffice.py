@@ -247,7 +247,10 @@ def _detail(
         if bound[0] not in available:
             # The state changed under the officer (a second click, a colleague): the form is
             # gone from the page, so its refusal is shown at the top instead.
-            refusals = [str(e) for e in bound[1].non_field_errors()]
+            refusals = [str(e) for e in bound[1].non_field_errors()] or [
+                _("This action is not available now: the request is %(state)s.")
+                % {"state": data_request.get_state_display()}
+            ]
     subject = actions.request_subject(data_request)
     plan = None
     if data_request.kind == Kind.ERASURE and data_request.is_open:

@@ -251,6 +251,10 @@ def test_a_transition_the_state_does_not_allow_is_refused_and_changes_nothing(
         response = action(officer_client, req, name, **data)
         assert response.status_code == 400, name
         assert "(The request is now: Completed.)" in page(response), name
+    # A form from a page opened before the request was finished, filled in badly.
+    stale = action(officer_client, req, "extend", days=0, reason="")
+    assert stale.status_code == 400
+    assert "This action is not available now: the request is Completed." in page(stale)
     req.refresh_from_db()
     assert req.state == State.COMPLETED
     assert (req.outcome, req.rejection_reason, req.extended_at) == ("", "", None)
