@@ -359,7 +359,12 @@ declare(
         )
     },
     not_personal=["id", "provider_name", "provider_address", "how_obtained", "recorded_by"],
-    expiry=Expiry("receipt_records", "received_at", ExpiryAction.DELETE),
+    expiry=Expiry(
+        "receipt_records",
+        "received_at",
+        ExpiryAction.DELETE,
+        performed_by="exportdesk.privacy.provision.provision_records_purge",
+    ),
 )
 declare(
     RecipientNotification,

@@ -202,7 +202,10 @@ def expired_rows(declaration: ModelDeclaration, rule: Expiry, now: datetime) -> 
         rows = rows.filter(~Exists(recent))
     rows = rows.filter(_before_q(model, rule.date_path, cutoff))
     if rule.action is ExpiryAction.ANONYMISE:
-        rows = rows.exclude(_already_erased_q(declaration, _erased_values(declaration, rule)))
+        values = _erased_values(declaration, rule)
+        if not values:
+            return rows.none()  # nothing of it identifies anyone (an order's amounts and dates)
+        rows = rows.exclude(_already_erased_q(declaration, values))
     return rows
 
 
@@ -215,6 +218,7 @@ class RuleOutcome:
     rule: str
     action: str
     cutoff: datetime
+    counted_from: str = ""
     rows: int = 0
     # Past their period but still referenced by a record that is kept (deleted on a later run).
     referenced: int = 0
@@ -240,7 +244,11 @@ class RetentionReport:
             "now": self.now.isoformat(),
             "deleted": self.total(ExpiryAction.DELETE),
             "anonymised": self.total(ExpiryAction.ANONYMISE),
-            "rules": {f"{o.model}:{o.rule}": o.rows for o in self.rules if o.rows},
+            "rules": [
+                {"model": o.model, "rule": o.rule, "from": o.counted_from, "rows": o.rows}
+                for o in self.rules
+                if o.rows
+            ],
             "warned": len(self.warned),
             "warnings_cancelled": len(self.warnings_cancelled),
             "closed_inactive": len(self.closed_inactive),
@@ -281,7 +289,9 @@ def retention_apply(*, now: datetime | None = None, dry_run: bool = False) -> Re
         if rule.performed_by:
             _delegated(declaration, rule, now, dry_run, performed, report)
             continue
-        outcome = RuleOutcome(declaration.label, rule.setting, rule.action, rule_cutoff(rule, now))
+        outcome = RuleOutcome(
+            declaration.label, rule.setting, rule.action, rule_cutoff(rule, now), rule.date_path
+        )
         if dry_run:
             outcome.rows = _count(expired_rows(declaration, rule, now))
         else:
@@ -308,7 +318,7 @@ def _delegated(
     assert rule.performed_by is not None
     outcome = performed.get(rule.performed_by)
     if outcome is None:
-        outcome = RuleOutcome("", "", rule.action, rule_cutoff(rule, now))
+        outcome = RuleOutcome("", "", rule.action, rule_cutoff(rule, now), rule.date_path)
         performed[rule.performed_by] = outcome
         report.rules.append(outcome)
         if not dry_run:

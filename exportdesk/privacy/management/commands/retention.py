@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from exportdesk.privacy.retention import RetentionReport, retention_apply, retention_problems
 
@@ -30,12 +31,15 @@ class Command(BaseCommand):
 
     def _print(self, report: RetentionReport) -> None:
         verb = "would change" if report.dry_run else "changed"
-        self.stdout.write(f"Retention rules ({verb}), as of {report.now:%Y-%m-%d %H:%M %Z}:")
+        now = timezone.localtime(report.now)
+        self.stdout.write(f"Retention rules ({verb}), as of {now:%Y-%m-%d %H:%M %Z}:")
         width = max((len(o.model) for o in report.rules), default=10)
         for outcome in report.rules:
+            rule = f"{outcome.rule} ({outcome.counted_from})"
+            cutoff = timezone.localtime(outcome.cutoff)
             line = (
-                f"  {outcome.model:<{width}}  {outcome.rule:<24}  {outcome.action:<9}  "
-                f"before {outcome.cutoff:%Y-%m-%d}  {outcome.rows:>7} rows"
+                f"  {outcome.model:<{width}}  {rule:<44}  {outcome.action:<9}  "
+                f"before {cutoff:%Y-%m-%d}  {outcome.rows:>7} rows"
             )
             if outcome.referenced:
                 line += f" ({outcome.referenced} still referenced, kept for now)"
