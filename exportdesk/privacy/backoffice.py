@@ -429,6 +429,14 @@ def _customer_or_404(pk: int) -> User:
 def customer_privacy(request: HttpRequest, pk: int) -> HttpResponse:
     """One customer's dispute holds and privacy requests; a hold can be opened here."""
     customer = _customer_or_404(pk)
+    if request.method == "GET":
+        audit_event_record(
+            action="privacy.customer_viewed",
+            actor=request.user,
+            obj=customer,
+            subject_id=customer.pk,
+            ip_address=client_ip(request),
+        )
     form = HoldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

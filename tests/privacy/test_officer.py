@@ -544,6 +544,37 @@ def test_an_open_dispute_keeps_communications_and_says_why(officer_client, alice
     ) in req.outcome
 
 
+def test_erasure_for_a_visitor_without_an_account_goes_by_e_mail_address(
+    officer_client, alice, committed
+):
+    from exportdesk.messaging.models import ContactEvent
+
+    contact_event_record(
+        email="grace@example.com",
+        kind="inquiry",
+        direction="in",
+        subject="Price of a Prius to Mombasa",
+        body="Grace Njeri, +254 700 000000",
+    )
+    contact_event_record(
+        email=alice.email, kind="email", direction="in", subject="Alice's own", customer=alice
+    )
+    req = data_request(email="grace@example.com", kind=Kind.ERASURE, state=State.IN_PROGRESS)
+
+    preview = page(officer_client.get(f"{BASE}requests/{req.pk}/"))
+    assert "No account with this address" in preview
+    assert "messaging.ContactEvent" in preview
+    assert "Dispute holds" not in preview  # a hold needs an account
+
+    with committed():
+        assert action(officer_client, req, "erase", confirm="on").status_code == 302
+    assert not ContactEvent.objects.filter(subject="Price of a Prius to Mombasa").exists()
+    assert ContactEvent.objects.filter(customer=alice, subject="Alice's own").exists()
+    req.refresh_from_db()
+    assert req.state == State.COMPLETED
+    assert [m.to for m in mail.outbox] == [["grace@example.com"]]
+
+
 @pytest.mark.xfail(
     strict=True,
     reason=(
