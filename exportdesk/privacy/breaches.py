@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -142,14 +141,9 @@ def _field_at(model: type[models.Model], path: str) -> models.Field[Any, Any] | 
 
 
 def _date_path(declaration: ModelDeclaration) -> str | None:
-    """The date a row came into being: created_at, else the hold's date, else the first timestamp.
-
-    The user model is the exception: its first timestamp is the last sign-in, so an account is
-    dated by when it was opened.
-    """
+    """The date a row came into being: created_at, else the hold's date, else the first
+    timestamp. (Accounts themselves are dated by `date_joined`, in `_subject_condition`.)"""
     model = declaration.model
-    if issubclass(model, AbstractBaseUser):
-        return "date_joined"
     candidates = ["created_at", declaration.held_from or ""]
     candidates += [
         f.name for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField)
@@ -415,6 +409,8 @@ def breach_notices_send(*, breach: Breach, actor: User) -> int:
     not marketing. Erased accounts have no address left and are counted as unreachable.
     """
     waiting = breach_notice_counts(breach).to_tell
+    if not waiting:
+        return 0
     with transaction.atomic():
         audit_event_record(
             action="privacy.breach_notices_requested",
