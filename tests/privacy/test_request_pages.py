@@ -240,3 +240,22 @@ def test_many_requests_from_one_network_are_refused_without_naming_anyone(client
     assert response.status_code == 429
     assert "Please try again later." in response.content.decode()
     assert not DataRequest.objects.filter(email="one.more@example.net").exists()
+
+
+def test_the_privacy_page_costs_the_same_queries_with_many_requests(
+    alice_client, alice, committed, django_assert_num_queries
+):
+    # Session, user, requests, their exports, restrictions, consent rows, policy.
+    queries = 12
+    with committed():
+        alice_client.post("/mypage/privacy/request/access/", {"password": PASSWORD})
+    with django_assert_num_queries(queries):
+        assert alice_client.get("/mypage/privacy/").status_code == 200
+    for effect in ("marketing", "analytics", "all", "consent"):
+        alice_client.post("/mypage/privacy/objection/", {"effect": effect})
+    with committed():
+        alice_client.post("/mypage/privacy/request/portability/", {"password": PASSWORD})
+    alice_client.post("/mypage/privacy/request/erasure/", {"password": PASSWORD})
+    assert DataRequest.objects.filter(user=alice).count() == 7
+    with django_assert_num_queries(queries):
+        assert alice_client.get("/mypage/privacy/").status_code == 200
