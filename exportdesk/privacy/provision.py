@@ -105,6 +105,9 @@ def recipient_save(
 
 def _items(data_items: Iterable[str], errors: dict[str, list[str]]) -> list[str]:
     """Trimmed, de-duplicated item names, in the order given."""
+    if isinstance(data_items, str):
+        # One item passed as a bare string would otherwise be read letter by letter.
+        data_items = [data_items]
     items: list[str] = []
     for raw in data_items:
         item = " ".join(str(raw).split())

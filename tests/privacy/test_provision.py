@@ -139,6 +139,10 @@ def test_it_records_and_audits_a_disclosure(alice, broker, privacy_officer):
     assert "Alice" not in json.dumps(event.details)
 
 
+def test_a_single_item_given_as_text_is_one_item(alice, broker):
+    assert provide(broker, alice, data_items="passport number").data_items == ["passport number"]
+
+
 def test_it_names_the_sharing_context(alice, broker):
     record = provide(broker, alice, context=alice)
     assert (record.context_type, record.context_id) == ("accounts.user", str(alice.pk))
