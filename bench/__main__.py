@@ -1,7 +1,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ("search", "reconcile")
+BENCHMARKS = ("search", "reconcile", "dsr")
 
 
 def main() -> None:

