@@ -196,3 +196,30 @@ def test_a_failed_build_is_recorded_and_the_request_stays_open(
     assert len(mailoutbox) == 1  # the acknowledgement, no download link
     page = alice_client.get("/mypage/privacy/").content.decode()
     assert "Preparing your copy failed" in page
+
+
+def test_staff_without_the_customer_account_get_404_too(
+    alice_client, sales, privacy_officer, mailoutbox, committed
+):
+    _request_copy(alice_client, committed)
+    path = _download_path(mailoutbox[-1].body)
+    for member in (sales, privacy_officer):
+        staff_client = Client()
+        staff_client.force_login(member)
+        assert staff_client.get(path).status_code == 404
+    assert DataExport.objects.get().downloads == 0
+
+
+def test_the_requests_list_refreshes_itself_only_while_a_copy_is_being_prepared(
+    alice_client, alice, committed
+):
+    export = _request_copy(alice_client, committed)
+    assert 'hx-trigger="every 3s"' not in alice_client.get("/mypage/privacy/").content.decode()
+    DataExport.objects.filter(pk=export.pk).update(
+        state=DataExport.State.BUILDING, progress=40, file=""
+    )
+    body = alice_client.get("/mypage/privacy/").content.decode()
+    assert 'hx-trigger="every 3s"' in body
+    assert 'hx-select="#privacy-requests"' in body
+    assert '<progress max="100" value="40">' in body
+    assert "Download your data (ZIP)" not in body
