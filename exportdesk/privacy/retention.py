@@ -575,16 +575,17 @@ def _inactive_close(now: datetime, dry_run: bool, report: RetentionReport) -> No
             if user is None or not _unanswered(now).filter(pk=notice.pk).exists():
                 continue
             InactivityNotice.objects.filter(pk=notice.pk).update(closed_at=now)
-            _close(user, now, reason="inactivity")
-            erasure_execute(subject_for_user(user), actor=None, trigger="inactivity")
+            # The erasure disables the account as it erases it (and deletes this notice). The
+            # audit event comes last: the chain's lock is then held only while nothing else
+            # is awaited, so a concurrent run's batch cannot deadlock with this one.
+            record = erasure_execute(subject_for_user(user), actor=None, trigger="inactivity")
+            audit_event_record(
+                action="account.closed",
+                obj=user,
+                subject_id=user.pk,
+                details={"reason": "inactivity", "erasure": record.pk},
+            )
             report.closed_inactive.append(user.customer_number)
-
-
-def _close(user: User, now: datetime, *, reason: str) -> None:
-    User.objects.filter(pk=user.pk).update(is_active=False, closed_at=user.closed_at or now)
-    audit_event_record(
-        action="account.closed", obj=user, subject_id=user.pk, details={"reason": reason}
-    )
 
 
 def _closed_due(now: datetime) -> QuerySet[User]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.utils import timezone
 
 from exportdesk.accounts.models import SecurityEvent, User
@@ -701,3 +703,65 @@ def test_the_daily_task_applies_the_rules(alice):
     apply_retention()  # tests run tasks at once, as a worker would
     assert not SecurityEvent.objects.filter(user=alice).exists()
     assert AuditEvent.objects.filter(action="privacy.retention_applied").exists()
+
+
+# --- two runs at once (PostgreSQL) ----------------------------------------------------------
+
+
+def _race(runs: int) -> tuple[list[Any], list[BaseException]]:
+    """`runs` sweeps started together, each on its own thread and database connection."""
+    reports: list[Any] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(runs, timeout=30)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            reports.append(retention_apply())
+        except BaseException as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads), "a run is stuck"
+    return reports, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_neither_fail_nor_count_twice():
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL: row locks and several connections (scripts/with-postgres.sh)"
+        )
+    expired = 1234  # several batches
+    SecurityEvent.objects.bulk_create(
+        SecurityEvent(kind="login_failed", email_tried=f"guess{n}@example.com")
+        for n in range(expired)
+    )
+    SecurityEvent.objects.update(created_at=_ago(days=120))
+    fresh = _security_event(None, _ago(days=1))
+    sleepers = [customer(f"sleeper{n}@example.com") for n in range(4)]
+    User.objects.filter(pk__in=[u.pk for u in sleepers]).update(last_login=_ago(days=26 * 31))
+    closed = customer("closed@example.com")
+    User.objects.filter(pk=closed.pk).update(is_active=False, closed_at=_ago(days=40))
+
+    reports, errors = _race(3)
+
+    assert errors == []
+    deleted = sum(_rows(r, "accounts.SecurityEvent", "security_events") for r in reports)
+    assert deleted == expired
+    assert list(SecurityEvent.objects.values_list("pk", flat=True)) == [fresh.pk]
+    audited = AuditEvent.objects.filter(action="privacy.retention_applied")
+    assert sum(e.details["rows"] for e in audited) == expired
+    warned = [number for r in reports for number in r.warned]
+    assert sorted(warned) == sorted(u.customer_number for u in sleepers)
+    assert InactivityNotice.objects.count() == len(sleepers)
+    assert len([m for m in mail.outbox if "unless you sign in" in m.subject]) == len(sleepers)
+    assert [n for r in reports for n in r.erased_after_closure] == [closed.customer_number]
+    assert ErasureRecord.objects.filter(subject_id=closed.pk).count() == 1
+    call_command("verify_audit", stdout=io.StringIO())  # the chain is whole
