@@ -9,7 +9,7 @@ Each size runs in its own process on a fresh database. The population (not timed
 entries and a sign-in record; every tenth has an order with its proforma and a payment
 declaration. The heavy customer has 2,000 contact-history entries, 300 orders (with proformas),
 1,000 payment records (600 confirmed deposits with their bank entries and journal entries, 400
-pending declarations) and 50 stored transfer slips.
+pending declarations) and 50 stored transfer slips, half of them on pending declarations.
 
 Timed: `access_package_write` of the heavy customer into memory (median of three), then one
 `erasure_execute` of the same customer (it can only run once). Targets: access <= 3 s, erasure
@@ -323,6 +323,17 @@ def _orders(
         ],
     )
     return orders
+
+
+def _slip_of(n: int, slips: list[str]) -> str:
+    """Half the slips belong to confirmed payments (kept with the books), half to pending ones
+    (deleted from storage by the erasure)."""
+    half = len(slips) // 2
+    if n < half:
+        return slips[n]
+    if HEAVY_CONFIRMED <= n < HEAVY_CONFIRMED + len(slips) - half:
+        return slips[half + n - HEAVY_CONFIRMED]
+    return ""
 
 
 def _uuid(n: int) -> str:

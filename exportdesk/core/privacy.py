@@ -38,6 +38,8 @@ declare(
         "id",
         "seq",
         "created_at",
+        "personal_digest",
+        "redacted_at",
         "action",
         "object_type",
         "object_id",

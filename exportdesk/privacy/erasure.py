@@ -36,12 +36,15 @@ from exportdesk.core.personal_data import (
     ModelDeclaration,
 )
 from exportdesk.privacy.models import DataRequest, DisputeHold, ErasureRecord
+from exportdesk.privacy.provision import recipients_notify
 from exportdesk.privacy.subjects import Subject, personal_declarations, subject_rows
 
 # What an open dispute keeps: what was said and what was bought and paid.
 DISPUTE_CATEGORIES = frozenset(
     {DataCategory.COMMUNICATION, DataCategory.TRANSACTION, DataCategory.FINANCIAL}
 )
+# A condition every row meets. An empty Q() would not do: `exclude(Q())` excludes nothing.
+EVERY_ROW = Q(pk__isnull=False)
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never deliverable
 UNUSABLE_PASSWORD = "!erased"  # Django treats a leading "!" as "no password can match"
 
@@ -148,7 +151,7 @@ def _step_for(
     holds = {hold for _, hold in actions.values() if hold is not None}
     running: Q | None = None
     for hold in holds:
-        q = Q() if hold is DISPUTE_HOLD else _hold_running(declaration, hold, now)
+        q = EVERY_ROW if hold is DISPUTE_HOLD else _hold_running(declaration, hold, now)
         running = q if running is None else running | q
     whole_held = None
     if declaration.held_when is not None and declaration.held_under is not None:
@@ -161,7 +164,7 @@ def _hold_running(declaration: ModelDeclaration, hold: LegalHold, now: datetime)
     """Rows whose hold has not run out yet. Without a start date a hold always runs."""
     path = declaration.held_from
     if not path:
-        return Q()
+        return EVERY_ROW
     cutoff = _hold_cutoff(hold, now)
     target = _field_at(declaration.model, path)
     value: date | datetime = cutoff if isinstance(target, models.DateTimeField) else cutoff.date()
@@ -356,6 +359,8 @@ def erasure_execute(
         plan = erasure_plan(subject)
         if previous is not None and plan.is_empty:
             return previous
+        # Recipients are told while the person's name and address can still be given to them.
+        _recipients_notify(subject, request, actor)
         files: list[str] = []
         summary: dict[str, dict[str, int]] = {}
         for step in plan.steps:
@@ -371,7 +376,6 @@ def erasure_execute(
             trigger=trigger,
             summary={"models": summary, "kept": [_kept_json(k) for k in plan.kept]},
         )
-        _recipients_notify(subject, request, actor)
         audit_event_record(
             action="privacy.erased",
             actor=actor,
@@ -508,10 +512,6 @@ def _account_disable(user: User) -> None:
 
 def _recipients_notify(subject: Subject, request: DataRequest | None, actor: User | None) -> None:
     """Everyone who received the data is told it was erased (GDPR Art. 19)."""
-    try:
-        from exportdesk.privacy.provision import recipients_notify
-    except ImportError:  # pragma: no cover - until the records of provision land
-        return
     recipients_notify(
         user=subject.user, email=subject.email, kind="erasure", request=request, actor=actor
     )

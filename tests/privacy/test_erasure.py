@@ -182,7 +182,8 @@ def test_an_open_dispute_keeps_communications_and_transactions(pair):
     assert contact and all(i.action == "hold" for i in contact)
     assert any(k.hold_name == "open disputes and claims" for k in plan.kept)
     erasure_execute(subject_for_user(amara.user), actor=officer)
-    assert amara.user.contact_events.exists()
+    said = amara.user.contact_events.filter(subject=f"Hello {amara.identifying[1]}")
+    assert said.get().body == f"Dear {amara.identifying[1]}"
     assert not hasattr(User.objects.get(pk=amara.user.pk), "customer_profile") or not (
         User.objects.get(pk=amara.user.pk).customer_profile.phone
     )

@@ -575,13 +575,6 @@ def test_erasure_for_a_visitor_without_an_account_goes_by_e_mail_address(
     assert [m.to for m in mail.outbox] == [["grace@example.com"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "erasure engine: a dispute hold's rows are selected with Q(), and "
-        "QuerySet.exclude(Q()) matches every row, so _apply anonymises the held rows too"
-    ),
-)
 def test_an_open_dispute_really_keeps_the_communications(officer_client, alice, committed):
     from exportdesk.messaging.models import ContactEvent
 
