@@ -401,9 +401,8 @@ def _profile(user: Any) -> None:
     from exportdesk.privacy.access import access_package_write
     from exportdesk.privacy.subjects import subject_for_user
 
-    with connection.execute_wrapper(_slow_queries):
-        with cProfile.Profile() as profile:
-            access_package_write(subject_for_user(user), io.BytesIO())
+    with connection.execute_wrapper(_slow_queries), cProfile.Profile() as profile:
+        access_package_write(subject_for_user(user), io.BytesIO())
     pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
 
 
