@@ -176,11 +176,10 @@ def _erased_values(declaration: ModelDeclaration, rule: Expiry) -> dict[str, Any
     return values
 
 
-def _already_erased_q(declaration: ModelDeclaration, values: dict[str, Any]) -> Q:
-    done = Q()
+def _already_erased_q(values: dict[str, Any]) -> Q:
+    """Rows that already hold the erased values, so a second run leaves them alone."""
+    done = Q(pk__isnull=False)  # never empty: excluding an empty Q would exclude every row
     for name, value in values.items():
-        if isinstance(declaration.model._meta.get_field(name), models.JSONField):
-            continue  # written together with the others; JSON equality differs per database
         done &= Q(**{f"{name}__isnull": True}) if value is None else Q(**{name: value})
     return done
 
@@ -205,7 +204,7 @@ def expired_rows(declaration: ModelDeclaration, rule: Expiry, now: datetime) -> 
         values = _erased_values(declaration, rule)
         if not values:
             return rows.none()  # nothing of it identifies anyone (an order's amounts and dates)
-        rows = rows.exclude(_already_erased_q(declaration, values))
+        rows = rows.exclude(_already_erased_q(values))
     return rows
 
 
