@@ -219,9 +219,10 @@ PRIVACY_RETENTION_DEFAULTS = {
     # Proof of an erasure, and notices to recipients about it.
     "erasure_records": "3y",
     "recipient_notifications": "3y",
-    # Records of provision (APPI Art. 29) and receipt (Art. 30).
-    "provision_records": "3y",
-    "receipt_records": "3y",
+    # Records of provision (APPI Art. 29) and receipt (Art. 30): their purge in
+    # privacy/provision.py reads PRIVACY_PROVISION_RECORD_YEARS; change that, not these.
+    "provision_records": f"{PRIVACY_PROVISION_RECORD_YEARS}y",
+    "receipt_records": f"{PRIVACY_PROVISION_RECORD_YEARS}y",
     # Notices to people affected by a breach.
     "breach_notices": "3y",
     # Closed disputes (civil limitation period).
