@@ -1,4 +1,4 @@
-"""Demo privacy policy: the first published version. Idempotent."""
+"""Demo privacy policy (the first published version) and recipients of data. Idempotent."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date
 from django.utils import timezone
 
 from exportdesk.privacy.models import PolicyVersion
+from exportdesk.privacy.provision_demo import seed_demo_recipients
 
 DEMO_POLICY_BODY = """\
 This demo exporter collects the personal data needed to sell and ship vehicles to you: your name, \
@@ -30,4 +31,5 @@ def seed_demo() -> list[str]:
             "body": DEMO_POLICY_BODY,
         },
     )
-    return ["Published privacy policy 1.0."] if created else []
+    lines = ["Published privacy policy 1.0."] if created else []
+    return lines + seed_demo_recipients()

@@ -72,3 +72,10 @@ def expire_privacy_links() -> dict[str, int]:
         "requests_expired": requests_unverified_expire(),
         "exports_expired": exports_expired_delete(),
     }
+
+
+# Huey's workers load only `tasks` modules; the privacy centre's other jobs live beside the code
+# they run and are registered by importing them here.
+from exportdesk.privacy import retention_tasks  # noqa: E402, F401
+from exportdesk.privacy.breaches import breach_notices_task  # noqa: E402, F401
+from exportdesk.privacy.officer_tasks import send_privacy_reminders  # noqa: E402, F401

@@ -4,7 +4,6 @@ on My Page, the public request form, its e-mail link, and data downloads."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,12 +21,6 @@ from django.views.decorators.http import require_POST
 from exportdesk.accounts.http import AuthenticatedRequest
 from exportdesk.accounts.middleware import SESSION_LANGUAGE_KEY
 from exportdesk.accounts.models import User
-from exportdesk.core.personal_data import (
-    CATEGORY_LABELS,
-    LEGAL_BASIS_LABELS,
-    PURPOSE_LABELS,
-    declarations,
-)
 from exportdesk.privacy.cookies import VISITOR_COOKIE, cookie_declarations
 from exportdesk.privacy.erasure import erasure_plan
 from exportdesk.privacy.forms import (
@@ -44,6 +37,7 @@ from exportdesk.privacy.models import (
     DataExport,
     DataRequest,
 )
+from exportdesk.privacy.notice import notice_sections
 from exportdesk.privacy.requests import (
     MYPAGE_KINDS,
     InvalidLink,
@@ -145,29 +139,9 @@ def policy(request: HttpRequest) -> HttpResponse:
         {
             "policy": current,
             "paragraphs": (current.body.split("\n\n") if current else []),
-            "what_we_hold": _what_we_hold(),
+            "notice_sections": notice_sections(),
         },
     )
-
-
-def _what_we_hold() -> list[dict[str, Any]]:
-    """A readable summary of the inventory: for each kind of record, why and how long."""
-    rows = []
-    for declaration in sorted(declarations().values(), key=lambda d: str(d.description)):
-        if not declaration.personal:
-            continue
-        specs = list(declaration.personal.values())
-        purposes = sorted({p for s in specs for p in s.purposes})
-        rows.append(
-            {
-                "description": declaration.description,
-                "categories": sorted({str(CATEGORY_LABELS[s.category]) for s in specs}),
-                "purposes": [PURPOSE_LABELS[p] for p in purposes],
-                "legal_bases": sorted({str(LEGAL_BASIS_LABELS[s.legal_basis]) for s in specs}),
-                "retention": sorted({str(s.retention) for s in specs}),
-            }
-        )
-    return rows
 
 
 @require_POST
