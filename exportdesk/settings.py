@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "exportdesk.stock",
     "exportdesk.sales",
     "exportdesk.payments",
+    "exportdesk.auctions",
+    "exportdesk.shipping",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +229,12 @@ PRIVACY_RETENTION_DEFAULTS = {
     "breach_notices": "3y",
     # Closed disputes (civil limitation period).
     "dispute_holds": "5y",
+    # Bid requests that did not become an order (lost or withdrawn), after the request.
+    "bid_requests": "3y",
+    # Export records (Customs Act): consignees on orders, shipments, documents, inspections.
+    "export_records": "5y",
+    # Who downloaded which export document, and from where.
+    "download_logs": "1y",
     # Accounting books: after the end of the fiscal year, names go, amounts stay.
     "accounting_records": "7y",
     # Expired server-side sessions.

@@ -60,6 +60,7 @@ class AccountKind(models.TextChoices):
     FX_DIFFERENCE = "fx", _("FX difference")
     REFUNDS_PAYABLE = "refunds", _("Refunds payable")
     SUSPENSE = "suspense", _("Unidentified receipts")
+    BID_HOLD = "bid_hold", _("Deposits held for auction bids")
 
 
 class LedgerAccount(models.Model):
@@ -94,6 +95,7 @@ class JournalEntry(AppendOnlyModel):
         REFUND = "refund", _("Refund")
         REFUND_PAID = "refund_paid", _("Refund paid")
         REVERSAL = "reversal", _("Reversal")
+        HOLD = "hold", _("Held for a bid")
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     memo = models.CharField(max_length=200)
@@ -480,3 +482,40 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.pk}: {self.currency} {self.amount}"
+
+
+class DepositHold(models.Model):
+    """Part of a deposit set aside while something depends on it (an auction bid request).
+
+    Holding moves the amount from the customer's deposit account to their held-for-bids account
+    in the ledger, so it can be neither allocated nor refunded; releasing reverses that entry;
+    converting releases it and asks for an allocation to the order the bid became.
+    """
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held")
+        RELEASED = "released", _("Released")
+        CONVERTED = "converted", _("Used for the order")
+
+    deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="holds")
+    amount = models.DecimalField(max_digits=16, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    purpose = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.HELD, db_index=True
+    )
+    created_at = models.DateTimeField()
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="hold")
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_entry = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="hold_release"
+    )
+    allocation = models.OneToOneField(
+        Allocation, null=True, blank=True, on_delete=models.PROTECT, related_name="from_hold"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Hold of {self.amount} {self.currency} on deposit {self.deposit_id}"

@@ -22,6 +22,7 @@ from exportdesk.payments.models import (
     AccountKind,
     Allocation,
     Deposit,
+    DepositHold,
     JournalLine,
     LedgerAccount,
     PaymentDeclaration,
@@ -38,7 +39,8 @@ def _sum_by(queryset: QuerySet, key: str, field: str) -> dict[int, Decimal]:
 
 
 def deposits_available(deposit_ids: Iterable[int]) -> dict[int, Decimal]:
-    """What each deposit still has to give: its amount less live allocations and refunds."""
+    """What each deposit still has to give: its amount less live allocations, refunds and the
+    holds bid requests keep on it."""
     ids = list(deposit_ids)
     deposits = Deposit.objects.filter(pk__in=ids).values_list("pk", "amount", "reversed_at")
     allocated = _sum_by(
@@ -47,8 +49,15 @@ def deposits_available(deposit_ids: Iterable[int]) -> dict[int, Decimal]:
         "amount",
     )
     refunded = _sum_by(Refund.objects.filter(deposit_id__in=ids), "deposit_id", "amount")
+    held = _sum_by(
+        DepositHold.objects.filter(deposit_id__in=ids, status=DepositHold.Status.HELD),
+        "deposit_id",
+        "amount",
+    )
     return {
-        pk: ZERO if reversed_at else amount - allocated.get(pk, ZERO) - refunded.get(pk, ZERO)
+        pk: ZERO
+        if reversed_at
+        else amount - allocated.get(pk, ZERO) - refunded.get(pk, ZERO) - held.get(pk, ZERO)
         for pk, amount, reversed_at in deposits
     }
 
@@ -208,6 +217,24 @@ def ledger_check() -> list[str]:
         want = expected.get((account.customer_id or 0, account.currency), ZERO)
         if held != want:
             problems.append(f"{account.key} holds {held}, deposits say {want}")
+    return problems + _holds_check()
+
+
+def _holds_check() -> list[str]:
+    """Each customer's held-for-bids account equals the holds still in force."""
+    accounts = LedgerAccount.objects.filter(kind=AccountKind.BID_HOLD)
+    ledger = _sum_by(JournalLine.objects.filter(account__in=accounts), "account_id", "amount")
+    expected: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+    for customer_id, currency, amount in DepositHold.objects.filter(
+        status=DepositHold.Status.HELD
+    ).values_list("deposit__customer_id", "currency", "amount"):
+        expected[(customer_id, currency)] += amount
+    problems = []
+    for account in accounts:
+        held = -ledger.get(account.pk, ZERO)
+        want = expected.get((account.customer_id or 0, account.currency), ZERO)
+        if held != want:
+            problems.append(f"{account.key} holds {held}, bid holds say {want}")
     return problems
 
 

@@ -1,11 +1,17 @@
-"""Money test data: our bank account, a proforma accepted into an order, statement files."""
+"""Money test data: our bank account, a proforma accepted into an order, statement files,
+bank credits and confirmed deposits."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
 
+from django.utils import timezone
+
 from exportdesk.accounts.models import User
+from exportdesk.payments.models import BankStatement, BankTransaction, Deposit, StatementImport
+from exportdesk.payments.services import Confirmation, credits_confirm
 from exportdesk.sales.models import BankAccount, Order, Proforma
 from exportdesk.sales.services import ProformaDraft, proforma_accept, proforma_issue
 from exportdesk.stock.models import ExchangeRate, Vehicle
@@ -78,3 +84,48 @@ def mt940(
         lines.append(f":86:/NAME/{payer}/REMI/{text}")
     lines.append(f":62F:C{yymmdd}{currency}{total:.2f}".replace(".", ","))
     return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def bank_credit(amount: Decimal, payer: str = "ALICE WANJIRU") -> BankTransaction:
+    """An incoming transfer on our USD account, as a statement import leaves it."""
+    account = bank_account()
+    today = timezone.localdate()
+    record = StatementImport.objects.create(
+        bank_account=account,
+        file_name="statement.sta",
+        sha256=uuid.uuid4().hex * 2,
+        file_format="mt940",
+        imported_at=timezone.now(),
+    )
+    statement = BankStatement.objects.create(
+        statement_import=record,
+        bank_account=account,
+        account_identification=account.statement_identification,
+        currency="USD",
+        opening_date=today,
+        opening_balance=Decimal(0),
+        closing_date=today,
+        closing_balance=amount,
+        entry_count=1,
+        difference=Decimal(0),
+        fingerprint=uuid.uuid4().hex,
+    )
+    return BankTransaction.objects.create(
+        statement=statement,
+        bank_account=account,
+        booking_date=today,
+        amount=amount,
+        currency="USD",
+        counterparty_name=payer,
+        counterparty_account="KE0011223344",
+        fingerprint=uuid.uuid4().hex,
+    )
+
+
+def confirmed_deposit(customer: User, amount: Decimal, *, staff: User | None = None) -> Deposit:
+    """Money from `customer` that accounting confirmed: a deposit with nothing allocated."""
+    accountant = staff or User.objects.filter(is_staff=True).first() or sales_person()
+    credit = bank_credit(amount, payer=customer.name.upper())
+    return credits_confirm(confirmations=[Confirmation(credit, customer, None)], actor=accountant)[
+        0
+    ]

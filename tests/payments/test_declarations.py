@@ -5,7 +5,6 @@ receives the money."""
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 from html import unescape
@@ -22,10 +21,7 @@ from PIL import Image
 from exportdesk.accounts.models import User
 from exportdesk.messaging.models import ContactEvent
 from exportdesk.payments.models import (
-    BankStatement,
-    BankTransaction,
     PaymentDeclaration,
-    StatementImport,
 )
 from exportdesk.payments.services import (
     Confirmation,
@@ -38,7 +34,7 @@ from exportdesk.payments.services import (
 from exportdesk.sales.models import Order
 from tests.conftest import staff_login
 from tests.factories import staff
-from tests.payments.factories import bank_account, order_for
+from tests.payments.factories import bank_credit, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -94,42 +90,6 @@ def form_data(order: Order, **overrides: object) -> dict[str, object]:
 def stored_slips() -> list[Path]:
     folder = Path(django_settings.MEDIA_ROOT) / "slips"
     return sorted(folder.iterdir()) if folder.exists() else []
-
-
-def bank_credit(amount: Decimal, payer: str = "ALICE WANJIRU") -> BankTransaction:
-    """An incoming transfer on our USD account, as a statement import leaves it."""
-    account = bank_account()
-    today = timezone.localdate()
-    record = StatementImport.objects.create(
-        bank_account=account,
-        file_name="statement.sta",
-        sha256=uuid.uuid4().hex * 2,
-        file_format="mt940",
-        imported_at=timezone.now(),
-    )
-    statement = BankStatement.objects.create(
-        statement_import=record,
-        bank_account=account,
-        account_identification=account.statement_identification,
-        currency="USD",
-        opening_date=today,
-        opening_balance=Decimal(0),
-        closing_date=today,
-        closing_balance=amount,
-        entry_count=1,
-        difference=Decimal(0),
-        fingerprint=uuid.uuid4().hex,
-    )
-    return BankTransaction.objects.create(
-        statement=statement,
-        bank_account=account,
-        booking_date=today,
-        amount=amount,
-        currency="USD",
-        counterparty_name=payer,
-        counterparty_account="KE0011223344",
-        fingerprint=uuid.uuid4().hex,
-    )
 
 
 def declared(customer: User, order: Order, slip: bytes | None = None) -> PaymentDeclaration:

@@ -3,7 +3,6 @@ still owed per order, and asking for money to be allocated to an order."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from html import unescape
 
@@ -17,11 +16,8 @@ from exportdesk.accounts.models import User
 from exportdesk.core.money import money_format
 from exportdesk.payments.models import (
     Allocation,
-    BankStatement,
-    BankTransaction,
     Deposit,
     PaymentDeclaration,
-    StatementImport,
 )
 from exportdesk.payments.services import (
     Confirmation,
@@ -33,7 +29,7 @@ from exportdesk.payments.services import (
 )
 from exportdesk.sales.models import Order
 from tests.factories import staff
-from tests.payments.factories import bank_account, order_for
+from tests.payments.factories import bank_credit, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -47,42 +43,6 @@ def text_of(response) -> str:
 
 def usd(amount: Decimal | int | str) -> str:
     return money_format(Decimal(amount), "USD")
-
-
-def bank_credit(amount: Decimal, payer: str = "ALICE WANJIRU") -> BankTransaction:
-    """An incoming transfer on our USD account, as a statement import leaves it."""
-    account = bank_account()
-    today = timezone.localdate()
-    record = StatementImport.objects.create(
-        bank_account=account,
-        file_name="statement.sta",
-        sha256=uuid.uuid4().hex * 2,
-        file_format="mt940",
-        imported_at=timezone.now(),
-    )
-    statement = BankStatement.objects.create(
-        statement_import=record,
-        bank_account=account,
-        account_identification=account.statement_identification,
-        currency="USD",
-        opening_date=today,
-        opening_balance=Decimal(0),
-        closing_date=today,
-        closing_balance=amount,
-        entry_count=1,
-        difference=Decimal(0),
-        fingerprint=uuid.uuid4().hex,
-    )
-    return BankTransaction.objects.create(
-        statement=statement,
-        bank_account=account,
-        booking_date=today,
-        amount=amount,
-        currency="USD",
-        counterparty_name=payer,
-        counterparty_account="KE0011223344",
-        fingerprint=uuid.uuid4().hex,
-    )
 
 
 @pytest.fixture

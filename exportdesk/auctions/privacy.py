@@ -1,0 +1,69 @@
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from exportdesk.auctions.models import AuctionLot, AuctionSettings, BidRequest
+from exportdesk.core.personal_data import (
+    ACCOUNTING_HOLD,
+    DataCategory,
+    ErasureAction,
+    Expiry,
+    ExpiryAction,
+    LegalBasis,
+    PersonalField,
+    Purpose,
+    declare,
+    declare_no_personal_data,
+)
+
+
+def _bid(category: DataCategory) -> PersonalField:
+    return PersonalField(
+        category,
+        purposes=(Purpose.SALES,),
+        legal_basis=LegalBasis.CONTRACT,
+        erasure=ErasureAction.DELETE,
+        retention=_(
+            "3 years after the request when the bid did not win; a won bid is part of the "
+            "order's accounting records (7 years)"
+        ),
+    )
+
+
+declare(
+    BidRequest,
+    description=_("Your requests to bid at auctions, and their results"),
+    subject="customer",
+    held_from="created_at",
+    # A won bid became an order: its request and result are part of the books.
+    held_when=Q(order__isnull=False),
+    held_under=ACCOUNTING_HOLD,
+    personal={
+        "customer": _bid(DataCategory.IDENTITY),
+        "max_bid_jpy": _bid(DataCategory.TRANSACTION),
+        "note": _bid(DataCategory.COMMUNICATION),
+        "port": _bid(DataCategory.TRANSACTION),
+        "created_at": _bid(DataCategory.TRANSACTION),
+        "updated_at": _bid(DataCategory.TRANSACTION),
+        "hammer_price_jpy": _bid(DataCategory.TRANSACTION),
+        "auction_fee_jpy": _bid(DataCategory.TRANSACTION),
+        "recycle_fee_jpy": _bid(DataCategory.TRANSACTION),
+        "tax_jpy": _bid(DataCategory.TRANSACTION),
+        "result_at": _bid(DataCategory.TRANSACTION),
+    },
+    not_personal=[
+        "id",
+        "lot",
+        "status",
+        "hold",
+        "processed_at",
+        "processed_by",
+        "result_by",
+        "vehicle",
+        "order",
+    ],
+    expiry=Expiry("bid_requests", "created_at", ExpiryAction.DELETE, when=Q(order__isnull=True)),
+)
+declare_no_personal_data(
+    AuctionLot, description=_("Auction lots: vehicles offered at Japanese auctions")
+)
+declare_no_personal_data(AuctionSettings, description=_("How much deposit a bid request holds"))
