@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "exportdesk.payments",
     "exportdesk.auctions",
     "exportdesk.shipping",
+    "exportdesk.api",
 ]
 
 MIDDLEWARE = [

@@ -136,6 +136,9 @@ class Shipment(models.Model):
     forwarder = models.ForeignKey(
         Recipient, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    customs_broker = models.ForeignKey(
+        Recipient, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     vessel = models.CharField(_("vessel"), max_length=80, blank=True)
     voyage = models.CharField(_("voyage"), max_length=20, blank=True)
     booking_number = models.CharField(_("booking number"), max_length=40, blank=True)
