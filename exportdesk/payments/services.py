@@ -8,7 +8,7 @@ primary key). Statement imports live in `imports.py` and confirm through `credit
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -347,6 +347,27 @@ def _locked_rows(
     }
 
 
+def _customers_locked(ids: set[int]) -> dict[int, str]:
+    """Lock the customers' accounts (no key update: rows referring to them can still be written)
+    and return their e-mail addresses."""
+    locked = User.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+    return dict(locked.values_list("pk", "email"))
+
+
+def _without_vanished_declarations(
+    confirmations: list[Confirmation], decls: dict[int, dict[str, Any]], actor: User | None
+) -> list[Confirmation]:
+    """A declaration can disappear while a statement is being matched (withdrawn, expired, or
+    erased with its owner's data). Accounting's own choice is refused; an automatic match still
+    confirms the money for the customer, without the declaration."""
+    vanished = [c for c in confirmations if c.declaration_id and c.declaration_id not in decls]
+    if not vanished:
+        return confirmations
+    if actor is not None:
+        raise PaymentRefused(_("The payment declaration was withdrawn or removed meanwhile."))
+    return [replace(c, declaration=None) if c in vanished else c for c in confirmations]
+
+
 def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) -> list[Deposit]:
     """Confirm bank credits as customers' payments, many at once (a statement's automatic
     matches) or one (accounting's choice): each becomes a deposit, posted bank → customer deposit
@@ -362,15 +383,14 @@ def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) ->
         decl_ids = sorted(i.declaration_id for i in confirmations if i.declaration_id is not None)
         if len(set(txn_ids)) != len(txn_ids) or len(set(decl_ids)) != len(decl_ids):
             raise PaymentRefused(_("The same payment or declaration appears twice."))
+        # The customers first, in key order: an erasure of one of them locks that account before
+        # anything else too, so the two wait for each other instead of deadlocking.
+        emails = _customers_locked({item.customer_id for item in confirmations})
         txns = _locked_rows(BankTransaction, txn_ids, _TXN_COLUMNS)
         decls = _locked_rows(
             PaymentDeclaration, decl_ids, ("id", "customer_id", "status", "currency")
         )
-        emails = dict(
-            User.objects.filter(pk__in={item.customer_id for item in confirmations}).values_list(
-                "pk", "email"
-            )
-        )
+        confirmations = _without_vanished_declarations(confirmations, decls, actor)
         for item in confirmations:
             declaration_id = item.declaration_id
             _confirmation_check(
