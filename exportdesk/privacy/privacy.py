@@ -243,6 +243,8 @@ declare(
             ExpiryAction.ANONYMISE,
             when=Q(state="ready"),
             mark=(("state", "expired"),),
+            # The hourly link expiry does it already, on the hour the download closes.
+            performed_by="exportdesk.privacy.requests.exports_expired_delete",
         ),
         # The row itself goes with its request.
         Expiry("privacy_requests", "request__completed_at", ExpiryAction.DELETE),
