@@ -196,6 +196,8 @@ PROFORMA_DUE_BUSINESS_DAYS = env_int("PROFORMA_DUE_BUSINESS_DAYS", 5, minimum=1)
 # Payment declarations the bank has not confirmed within this many days are removed.
 DECLARATION_EXPIRY_DAYS = env_int("DECLARATION_EXPIRY_DAYS", 14, minimum=1)
 SLIP_MAX_BYTES = env_int("SLIP_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Export documents (B/L, export certificate...) logistics upload: largest accepted file.
+EXPORT_DOCUMENT_MAX_BYTES = env_int("EXPORT_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # The public address of the site, printed in QR codes and links on PDFs and e-mails.
 SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 # Stock photo uploads: largest accepted file.
