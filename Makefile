@@ -37,8 +37,8 @@ migrations-check: install
 
 # Needs GNU gettext; the compiled .mo files are committed so `make run` does not.
 messages: install
-	cd exportdesk && ../$(MANAGE) makemessages -l ja -l es --no-obsolete --ignore 'static/*'
-	cd exportdesk && ../$(MANAGE) compilemessages
+	cd exportdesk && ../$(BIN)/python ../manage.py makemessages -l ja -l es --no-obsolete --ignore 'static/*'
+	cd exportdesk && ../$(BIN)/python ../manage.py compilemessages
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
