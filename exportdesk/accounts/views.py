@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from exportdesk.accounts.forms import (
@@ -242,9 +242,7 @@ def _own_profile(user: Any) -> CustomerProfile | None:
 
 
 # Sections of My Page that later parts of Export Desk fill; they exist now so links never 404.
-MYPAGE_SECTIONS = {
-    "bids": gettext_lazy("Bids"),
-}
+MYPAGE_SECTIONS: dict[str, str] = {}
 
 
 @login_required

@@ -10,6 +10,8 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from exportdesk.api.bids import router as bids_router
+
 api = NinjaAPI(
     title="Export Desk API",
     version="1",
@@ -17,3 +19,5 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs/",
 )
+
+api.add_router("/bids/", bids_router)
