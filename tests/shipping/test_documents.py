@@ -243,6 +243,19 @@ def test_a_missing_kind_or_file_re_renders_with_errors(logistics_client, order):
     assert not ExportDocument.objects.exists()
 
 
+def test_no_uploads_to_a_cancelled_or_unknown_order(logistics_client, order):
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
+    response = logistics_client.post(
+        upload_url(order), {"kind": BL, "title": "", "file": upload_file(pdf())}
+    )
+    assert response.status_code == 400
+    assert f"Order {order.number} is cancelled." in text_of(response)
+    unknown = reverse("shipping_documents:upload", args=["ORD-1999-99999"])
+    data = {"kind": BL, "title": "", "file": upload_file(pdf())}
+    assert logistics_client.post(unknown, data).status_code == 404
+    assert not ExportDocument.objects.exists() and stored_files() == []
+
+
 def test_only_logistics_upload(alice_client, sales, order):
     data = {"kind": BL, "title": "", "file": upload_file(pdf())}
     assert staff_login(Client(), sales).post(upload_url(order), data).status_code == 403
