@@ -290,7 +290,7 @@ def change_queue(request: HttpRequest) -> HttpResponse:
 def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     change = get_object_or_404(
         ConsigneeChange.objects.select_related(
-            "order__customer",
+            "order__customer__customer_profile",
             "order__proforma__port",
             "old_consignee",
             "new_consignee",
