@@ -213,8 +213,9 @@ PRIVACY_RETENTION_DEFAULTS = {
     "security_events": f"{SECURITY_EVENT_RETENTION_DAYS}d",
     # Contact history and inquiries of people without an account, after their last contact.
     "visitor_contacts": "3y",
-    # Withdrawn or expired payment declarations (their slips and details), after closing.
-    "closed_declarations": "30d",
+    # Withdrawn or expired payment declarations (their slips and details), after closing: the
+    # customer was told it was removed, and only pending ones are shown.
+    "closed_declarations": "0d",
     # Match suggestions for a bank credit, once it is confirmed or set aside (its booking date).
     "match_suggestions": "0d",
     # Data export files, after their expires_at (PRIVACY_EXPORT_DAYS after they are ready).

@@ -241,7 +241,8 @@ def _declaration(user: User, status: str, closed_at: datetime | None) -> Payment
     return declaration
 
 
-def test_withdrawn_and_expired_declarations_go_with_their_slips(alice):
+def test_withdrawn_and_expired_declarations_go_after_their_period(alice, settings):
+    settings.PRIVACY_RETENTION = {**settings.PRIVACY_RETENTION, "closed_declarations": "30d"}
     _declaration(alice, "withdrawn", _ago(days=31))
     _declaration(alice, "expired", _ago(days=40))
     recent = _declaration(alice, "withdrawn", _ago(days=29))
@@ -254,9 +255,12 @@ def test_withdrawn_and_expired_declarations_go_with_their_slips(alice):
     assert remaining == {recent.pk, pending.pk}
 
 
-def test_withdrawn_declarations_slips_leave_storage(alice, django_capture_on_commit_callbacks):
-    withdrawn = _declaration(alice, "withdrawn", _ago(days=31))
-    kept = _declaration(alice, "withdrawn", _ago(days=1))
+def test_withdrawn_declarations_go_at_once_with_their_slips(
+    alice, django_capture_on_commit_callbacks
+):
+    """The customer was told the declaration is removed: by default nothing of it stays."""
+    withdrawn = _declaration(alice, "withdrawn", _ago(minutes=5))
+    kept = _declaration(alice, "pending", None)
     assert default_storage.exists(withdrawn.slip.name)
 
     with django_capture_on_commit_callbacks(execute=True):
