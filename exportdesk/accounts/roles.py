@@ -37,8 +37,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("auctions.auctionsettings", "view", "change"),
         *_crud("shipping.party", "view"),
         *_crud("shipping.shipment", "view"),
-        *_crud("privacy.recipient", "view"),
-        *_crud("privacy.provisionrecord", "view", "add"),
     ],
     "accounting": [
         *_BASE,

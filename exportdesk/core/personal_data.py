@@ -98,39 +98,43 @@ PURPOSE_LABELS: dict[Purpose, Promise] = {
 class LegalHold:
     """A law that requires keeping a record; it beats an erasure request until it ends."""
 
-    name: str
-    statute: str
+    # Shown to the person whose data is kept, in their language.
+    name: Text
+    statute: Text
     years: int
-    starts: str  # what the period counts from
+    starts: Text  # what the period counts from
     # Accounting books count from the end of the fiscal year the record belongs to.
     from_fiscal_year_end: bool = False
 
 
 ACCOUNTING_HOLD = LegalHold(
-    "accounting records",
-    "Corporation Tax Act (Japan)",
+    _("accounting records"),
+    _("Corporation Tax Act (Japan)"),
     7,
-    "the end of the fiscal year",
+    _("the end of the fiscal year"),
     from_fiscal_year_end=True,
 )
-EXPORT_HOLD = LegalHold("export records", "Customs Act (Japan)", 5, "the export permit")
+EXPORT_HOLD = LegalHold(_("export records"), _("Customs Act (Japan)"), 5, _("the export permit"))
 PROVISION_RECORD_HOLD = LegalHold(
-    "records of provision to third parties", "APPI Art. 29 (Japan)", 3, "the provision"
+    _("records of provision to third parties"), _("APPI Art. 29 (Japan)"), 3, _("the provision")
 )
 RECEIPT_RECORD_HOLD = LegalHold(
-    "records of receipt from third parties", "APPI Art. 30 (Japan)", 3, "the receipt"
+    _("records of receipt from third parties"), _("APPI Art. 30 (Japan)"), 3, _("the receipt")
 )
 REQUEST_PROOF_HOLD = LegalHold(
-    "proof of how a privacy request was handled",
-    "GDPR Art. 5(2) and APPI Art. 37 (accountability)",
+    _("proof of how a privacy request was handled"),
+    _("GDPR Art. 5(2) and APPI Art. 37 (accountability)"),
     3,
-    "the request's completion",
+    _("the request's completion"),
 )
 BREACH_RECORD_HOLD = LegalHold(
-    "breach records", "GDPR Art. 33(5); APPI Art. 26 (Japan)", 3, "the breach"
+    _("breach records"), _("GDPR Art. 33(5); APPI Art. 26 (Japan)"), 3, _("the breach")
 )
 DISPUTE_HOLD = LegalHold(
-    "open disputes and claims", "Civil Code limitation periods (Japan)", 5, "the dispute's closure"
+    _("open disputes and claims"),
+    _("Civil Code limitation periods (Japan)"),
+    5,
+    _("the dispute's closure"),
 )
 
 

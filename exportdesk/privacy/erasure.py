@@ -264,8 +264,8 @@ def _items_for(step: _Step, now: datetime) -> list[PlanItem]:
                 name,
                 ErasureAction.HOLD,
                 counts["whole_held"],
-                whole_hold.name,
-                whole_hold.statute,
+                str(whole_hold.name),
+                str(whole_hold.statute),
                 until,
                 _reason(whole_hold, until),
             )
@@ -284,8 +284,8 @@ def _items_for(step: _Step, now: datetime) -> list[PlanItem]:
                         name,
                         ErasureAction.HOLD,
                         counts["running"],
-                        hold.name,
-                        hold.statute,
+                        str(hold.name),
+                        str(hold.statute),
                         until,
                         _reason(hold, until),
                     )
