@@ -351,9 +351,30 @@ def order_parties_choose(
             notify.pk if notify else None,
         ):
             raise ShippingRefused(_("These are already the order's consignee and notify party."))
-        if current is not None and order_has_payment(locked):
+        paid = order_has_payment(locked)
+        if current is not None and paid:
             return _change_request(locked, current, consignee, notify, customer, now)
-        return _parties_set(locked, current, consignee, notify, customer, now)
+        chosen = _parties_set(locked, current, consignee, notify, customer, now)
+        if paid:
+            # Nothing to redirect yet, so no approval; but a first consignee named on a paid
+            # order is worth a word to the account's mailbox, in case it was not the customer.
+            _chosen_tell(chosen)
+        return chosen
+
+
+def _chosen_tell(chosen: OrderParties) -> None:
+    customer = chosen.order.customer
+    mail_send_template(
+        to=customer.email,
+        template="shipping/email/consignee_chosen",
+        context={
+            "parties": chosen,
+            "order": chosen.order,
+            "customer": customer,
+            "site_url": settings.SITE_URL,
+        },
+        language=customer.language,
+    )
 
 
 def _parties_set(

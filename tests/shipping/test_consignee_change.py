@@ -156,6 +156,28 @@ def test_a_pending_allocation_already_counts_as_payment(
     assert ConsigneeChange.objects.get().status == Status.AWAITING_CUSTOMER
 
 
+def test_a_first_consignee_named_after_payment_is_set_and_the_mailbox_told(
+    alice_client, alice, order, first, accountant, committed
+):
+    """Nothing to redirect yet, so no approval; the account's mailbox hears of it at once."""
+    part_paid(order, accountant)
+    mail.outbox.clear()
+
+    with committed():
+        response = alice_client.post(
+            f"/mypage/orders/{order.number}/shipping/", {"consignee": first.pk}
+        )
+
+    assert response.status_code == 302
+    assert consignee_of(order) == first
+    assert not ConsigneeChange.objects.exists()
+    (message,) = mail.outbox
+    assert message.to == [alice.email]
+    assert f"Consignee chosen for order {order.number}" in message.subject
+    assert "Kamau Motors Ltd, Kenya" in message.body
+    assert "someone may be trying to redirect your car" in message.body
+
+
 # --- after payment: both confirmations needed ----------------------------------------------------
 
 
