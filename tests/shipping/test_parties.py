@@ -7,7 +7,9 @@ from html import unescape
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from exportdesk.accounts.models import User
 from exportdesk.core.models import AuditEvent
@@ -304,3 +306,19 @@ def test_a_cancelled_order_is_left_off_the_shipments_list(alice_client: Client, 
     order = order_for(alice)
     Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
     assert order.number not in text_of(alice_client.get("/mypage/shipments/"))
+
+
+def test_the_address_book_costs_the_same_queries_however_many_entries(alice_client, alice):
+    consignee(alice, "First")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert alice_client.get("/mypage/address-book/").status_code == 200
+        return len(captured)
+
+    queries()  # the session's first request warms caches
+    few = queries()
+    for n in range(5):
+        notify_party(alice, f"Agent {n}")
+        consignee(alice, f"Consignee {n}")
+    assert queries() == few

@@ -214,3 +214,22 @@ def test_the_page_costs_the_same_queries_however_long_the_timeline(
     ):
         step(order, status, n, f"note {n}", shipment)
     assert queries() == few
+
+
+def test_the_shipments_list_costs_the_same_queries_however_many_orders(
+    alice_client, alice, order, party
+):
+    step(order, Shipment.Status.PURCHASED, 0)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert alice_client.get("/mypage/shipments/").status_code == 200
+        return len(captured)
+
+    queries()
+    few = queries()
+    for _ in range(3):
+        more = order_for(alice)
+        order_parties_choose(order=more, consignee=party, notify=None, customer=alice)
+        step(more, Shipment.Status.PURCHASED, 1)
+    assert queries() == few
