@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from exportdesk.accounts.models import User
@@ -114,7 +114,7 @@ def bid_list(request: HttpRequest) -> list[BidOut]:
 
 
 @router.post("/", response={201: BidOut, 400: Problem, 409: Problem, 422: Problem})
-def bid_create(request: HttpRequest, payload: BidIn) -> tuple[int, BidOut]:
+def bid_create(request: HttpRequest, payload: BidIn) -> Status[BidOut]:
     customer = _caller(request)
     lot = AuctionLot.objects.filter(pk=payload.lot).first()
     if lot is None:
@@ -140,7 +140,7 @@ def bid_create(request: HttpRequest, payload: BidIn) -> tuple[int, BidOut]:
         )
     except BidRefused as refused:
         raise _refused(refused) from refused
-    return 201, _fresh(customer, bid.pk)
+    return Status(201, _fresh(customer, bid.pk))
 
 
 @router.patch("/{bid_id}", response={200: BidOut, 400: Problem, 404: Problem, 409: Problem})

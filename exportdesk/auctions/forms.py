@@ -82,7 +82,8 @@ class LotForm(NoLabelSuffix, forms.ModelForm):
         label=_("Auction date (Japan)"), widget=forms.DateInput(attrs={"type": "date"})
     )
     auction_time = forms.TimeField(
-        label=_("Auction time (Japan)"), widget=forms.TimeInput(attrs={"type": "time"})
+        label=_("Auction time (Japan)"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     sheet = forms.FileField(
         label=_("Auction sheet image (JPEG, PNG or WebP, up to 15 MB)"), required=False

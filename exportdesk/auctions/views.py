@@ -63,14 +63,18 @@ def lot_list(request: HttpRequest) -> HttpResponse:
 
 def _lot_context(customer: User, lot: AuctionLot, form: BidForm | None) -> dict[str, Any]:
     terms = auction_settings()
+    is_open = lot_open_for_requests(lot, terms)
+    existing = live_request_on(customer, lot)
+    deposits = bidding_deposits(customer)
     return {
         "lot": lot,
-        "open": lot_open_for_requests(lot, terms),
+        "open": is_open,
+        "can_bid": is_open and existing is None and bool(deposits),
         "closes_at": requests_close_at(lot, terms),
         "terms": terms,
         "minimum_hold_jpy": hold_jpy(lot.start_price_jpy, terms),
-        "existing": live_request_on(customer, lot),
-        "deposits": bidding_deposits(customer),
+        "existing": existing,
+        "deposits": deposits,
         "form": form or BidForm(customer=customer, initial={"max_bid_jpy": lot.start_price_jpy}),
     }
 

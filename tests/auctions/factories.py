@@ -15,7 +15,9 @@ from tests.stock.factories import this_year
 _numbers = itertools.count(1)
 
 
-def lot(*, days_ahead: float = 3, make: str = "toyota", model: str = "prius", **fields: Any) -> AuctionLot:
+def lot(
+    *, days_ahead: float = 3, make: str = "toyota", model: str = "prius", **fields: Any
+) -> AuctionLot:
     """A saved upcoming lot: a two-year-old Prius at USS Tokyo in `days_ahead` days."""
     n = next(_numbers)
     the_make = VehicleMake.objects.get(slug=make)

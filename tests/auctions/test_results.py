@@ -54,9 +54,7 @@ def processed_bid(customer, sam, *, port=None, max_bid=1_500_000, **lot_fields):
 def test_won_makes_a_reserved_vehicle_an_order_with_the_costs_and_an_allocation_request(
     alice, deposit, sam, accountant, mailoutbox, committed
 ):
-    bid = processed_bid(
-        alice, sam, auction_at=at_japan("2099-06-12 13:30"), lot_number="10234"
-    )
+    bid = processed_bid(alice, sam, auction_at=at_japan("2099-06-12 13:30"), lot_number="10234")
     hold = bid.hold
 
     with committed():
