@@ -16,11 +16,10 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
@@ -36,6 +35,13 @@ from exportdesk.core.personal_data import (
     ModelDeclaration,
 )
 from exportdesk.privacy.models import DataRequest, DisputeHold, ErasureRecord
+from exportdesk.privacy.periods import (
+    field_at,
+    hold_cutoff,
+    hold_until,
+    stored_files,
+    stored_files_delete,
+)
 from exportdesk.privacy.provision import recipients_notify
 from exportdesk.privacy.subjects import Subject, personal_declarations, subject_rows
 
@@ -165,54 +171,10 @@ def _hold_running(declaration: ModelDeclaration, hold: LegalHold, now: datetime)
     path = declaration.held_from
     if not path:
         return EVERY_ROW
-    cutoff = _hold_cutoff(hold, now)
-    target = _field_at(declaration.model, path)
+    cutoff = hold_cutoff(hold, now)
+    target = field_at(declaration.model, path)
     value: date | datetime = cutoff if isinstance(target, models.DateTimeField) else cutoff.date()
     return Q(**{f"{path}__gte": value}) | Q(**{f"{path}__isnull": True})
-
-
-def _hold_cutoff(hold: LegalHold, now: datetime) -> datetime:
-    """The earliest start date whose hold still runs at `now`."""
-    years_ago = _years_before(timezone.localtime(now), hold.years)
-    if not hold.from_fiscal_year_end:
-        return years_ago
-    # A record is kept until the end of its fiscal year + N years, so everything in the fiscal
-    # year that contained "N years ago" is still held.
-    start_month = settings.FISCAL_YEAR_START_MONTH
-    year = years_ago.year if years_ago.month >= start_month else years_ago.year - 1
-    return years_ago.replace(
-        year=year, month=start_month, day=1, hour=0, minute=0, second=0, microsecond=0
-    )
-
-
-def _years_before(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year - years, day=28)
-
-
-def hold_until(hold: LegalHold, started: date | datetime | None) -> date | None:
-    if started is None:
-        return None
-    day = timezone.localtime(started).date() if isinstance(started, datetime) else started
-    if hold.from_fiscal_year_end:
-        start_month = settings.FISCAL_YEAR_START_MONTH
-        end_year = day.year + (1 if day.month >= start_month else 0)
-        day = date(end_year, start_month, 1) - timedelta(days=1)
-    try:
-        return day.replace(year=day.year + hold.years)
-    except ValueError:
-        return day.replace(year=day.year + hold.years, day=28)
-
-
-def _field_at(model: type[models.Model], path: str) -> Any:
-    current: Any = model
-    target: Any = None
-    for part in path.split("__"):
-        target = current._meta.get_field(part)
-        current = target.related_model
-    return target
 
 
 def _count(step: _Step, total: int, pseudonym: str) -> None:
@@ -383,7 +345,7 @@ def erasure_execute(
             subject_id=record.subject_id,
             details={"trigger": trigger, "models": len(summary)},
         )
-        transaction.on_commit(lambda: _files_delete(files))
+        transaction.on_commit(lambda: stored_files_delete(files))
     return record
 
 
@@ -411,13 +373,13 @@ def _apply(step: _Step, pseudonym: str, files: list[str]) -> dict[str, int]:
         events = AuditEvent.objects.filter(pk__in=targets.values("pk"))
         return {"anonymised": audit_events_redact(events, actor_label=pseudonym)}
     if step.delete_rows:
-        files.extend(_file_names(model, targets, step.declaration.personal))
+        files.extend(stored_files(model, targets, step.declaration.personal))
         deleted, _ = models.QuerySet.delete(targets)
         return {"deleted": deleted, "kept": step.counts["whole_held"]}
     changed = 0
     for holds_run, rows in _by_hold(step, targets):
         values = _erased_values(step, pseudonym, holds_run=holds_run)
-        files.extend(_file_names(model, rows, values))
+        files.extend(stored_files(model, rows, values))
         changed += _update(rows, values)
     return {"anonymised": changed, "kept": step.counts["whole_held"] + step.counts["running"]}
 
@@ -479,25 +441,6 @@ def erased_value(model_field: Any, action: ErasureAction, pseudonym: str) -> tup
     if action is ErasureAction.DELETE and isinstance(f, models.CharField) and f.blank:
         return True, ""
     return False, None
-
-
-def _file_names(model: type[models.Model], rows: QuerySet[Any], names: Any) -> list[str]:
-    file_fields = [
-        f.name
-        for f in model._meta.concrete_fields
-        if isinstance(f, models.FileField) and f.name in names
-    ]
-    if not file_fields:
-        return []
-    found: list[str] = []
-    for values in rows.values_list(*file_fields):
-        found.extend(v for v in values if v)
-    return found
-
-
-def _files_delete(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
 
 
 def _account_disable(user: User) -> None:

@@ -33,6 +33,7 @@ from exportdesk.privacy.models import (
     Recipient,
     RecipientNotification,
 )
+from exportdesk.privacy.periods import before
 from exportdesk.privacy.restrictions import processing_allowed
 
 # Data leaving Japan needs a safeguard (APPI Art. 28); inside Japan it does not.
@@ -410,13 +411,6 @@ def receipts_filtered(*, provider: str, subject: str) -> QuerySet[ReceiptRecord]
 # --- retention --------------------------------------------------------------------------------
 
 
-def _years_before(moment: datetime.datetime, years: int) -> datetime.datetime:
-    try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:  # 29 February in a year without one
-        return moment.replace(year=moment.year - years, day=28)
-
-
 def provision_records_purge(
     now: datetime.datetime | None = None, *, batch_size: int = PURGE_BATCH
 ) -> int:
@@ -425,7 +419,7 @@ def provision_records_purge(
     Works in small batches, each in its own transaction, so a daily job never holds the tables
     for long, and a second or concurrent run finds nothing left to do.
     """
-    cutoff = _years_before(now or timezone.now(), settings.PRIVACY_PROVISION_RECORD_YEARS)
+    cutoff = before(now or timezone.now(), f"{settings.PRIVACY_PROVISION_RECORD_YEARS}y")
     provisions = _purge(ProvisionRecord.objects.filter(provided_at__lt=cutoff), batch_size)
     receipts = _purge(ReceiptRecord.objects.filter(received_at__lt=cutoff), batch_size)
     if provisions or receipts:

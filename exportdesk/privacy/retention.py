@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import graphlib
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,7 +24,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, FieldError
-from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.deletion import ProtectedError, RestrictedError
@@ -41,19 +39,25 @@ from exportdesk.core.personal_data import (
     ErasureAction,
     Expiry,
     ExpiryAction,
-    LegalHold,
     ModelDeclaration,
     declarations,
 )
 from exportdesk.privacy.erasure import erased_value, erasure_execute
 from exportdesk.privacy.models import DisputeHold, InactivityNotice
+from exportdesk.privacy.periods import (
+    before,
+    field_at,
+    fiscal_year_start,
+    hold_cutoff,
+    stored_files,
+    stored_files_delete,
+)
 from exportdesk.privacy.subjects import subject_for_user
 
 BATCH_SIZE = 500
 # Values written by a retention anonymisation: the rows of many people at once, and nobody in
 # particular once the period is over, so one pseudonym for all of them.
 RETENTION_PSEUDONYM = "erased"
-_PERIOD = re.compile(r"^(\d+)([dmy])$")
 
 
 # --- periods ---------------------------------------------------------------------------------
@@ -64,35 +68,6 @@ def period_setting(name: str) -> str:
         return str(settings.PRIVACY_RETENTION[name])
     except KeyError:
         raise KeyError(f"PRIVACY_RETENTION has no period named {name!r}") from None
-
-
-def before(moment: datetime, period: str) -> datetime:
-    """`moment` minus a period such as "90d", "24m" or "3y" (calendar months and years)."""
-    match = _PERIOD.match(period)
-    if match is None:
-        raise ValueError(f"not a retention period: {period!r} (use 90d, 24m or 3y)")
-    amount, unit = int(match[1]), match[2]
-    if unit == "d":
-        return moment - timedelta(days=amount)
-    months = amount * (12 if unit == "y" else 1)
-    index = moment.year * 12 + moment.month - 1 - months
-    year, month = divmod(index, 12)
-    day = min(moment.day, _days_in_month(year, month + 1))
-    return moment.replace(year=year, month=month + 1, day=day)
-
-
-def _days_in_month(year: int, month: int) -> int:
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return (following - timedelta(days=1)).day
-
-
-def fiscal_year_start(moment: datetime) -> datetime:
-    """Midnight on the first day of the fiscal year `moment` falls in (local time)."""
-    start_month = settings.FISCAL_YEAR_START_MONTH
-    year = moment.year if moment.month >= start_month else moment.year - 1
-    return moment.replace(
-        year=year, month=start_month, day=1, hour=0, minute=0, second=0, microsecond=0
-    )
 
 
 def rule_cutoff(rule: Expiry, now: datetime) -> datetime:
@@ -106,26 +81,12 @@ def rule_cutoff(rule: Expiry, now: datetime) -> datetime:
     return fiscal_year_start(moment) if rule.from_fiscal_year_end else moment
 
 
-def _hold_cutoff(hold: LegalHold, now: datetime) -> datetime:
-    moment = before(timezone.localtime(now), f"{hold.years}y")
-    return fiscal_year_start(moment) if hold.from_fiscal_year_end else moment
-
-
 # --- which rows a rule reaches ---------------------------------------------------------------
-
-
-def _target_field(model: type[models.Model], path: str) -> Any:
-    current: Any = model
-    target: Any = None
-    for part in path.split("__"):
-        target = current._meta.get_field(part)
-        current = target.related_model
-    return target
 
 
 def _before_q(model: type[models.Model], path: str, cutoff: datetime) -> Q:
     """`path` earlier than `cutoff`, comparing dates with the local calendar day."""
-    target = _target_field(model, path)
+    target = field_at(model, path)
     value: date | datetime = cutoff
     if isinstance(target, models.DateField) and not isinstance(target, models.DateTimeField):
         value = cutoff.date()
@@ -140,11 +101,11 @@ def _holds_over_q(declaration: ModelDeclaration, now: datetime) -> Q:
     for hold in field_holds:
         if not declaration.held_from:
             return Q(pk__in=[])
-        over &= _before_q(model, declaration.held_from, _hold_cutoff(hold, now))
+        over &= _before_q(model, declaration.held_from, hold_cutoff(hold, now))
     if declaration.held_when is not None and declaration.held_under is not None:
         if not declaration.held_from:
             return over & ~declaration.held_when
-        ended = _before_q(model, declaration.held_from, _hold_cutoff(declaration.held_under, now))
+        ended = _before_q(model, declaration.held_from, hold_cutoff(declaration.held_under, now))
         over &= ~declaration.held_when | ended
     return over
 
@@ -384,7 +345,7 @@ def _batch_apply(
                 "before": outcome.cutoff.isoformat(),
             },
         )
-    transaction.on_commit(lambda: _files_delete(files))
+    transaction.on_commit(lambda: stored_files_delete(files))
 
 
 def _rows_anonymise(
@@ -394,7 +355,7 @@ def _rows_anonymise(
     if not values:
         return 0
     rows = declaration.model._default_manager.filter(pk__in=pks)
-    files.extend(_file_names(declaration.model, rows, values))
+    files.extend(stored_files(declaration.model, rows, values))
     # Append-only tables (the journal) refuse updates through their own queryset; the end of
     # the legal hold is the one sanctioned rewrite of their personal fields.
     return models.QuerySet.update(rows, **values)
@@ -421,26 +382,10 @@ def _rows_delete(
 
 
 def _delete(declaration: ModelDeclaration, rows: QuerySet[Any], files: list[str]) -> int:
-    names = _file_names(declaration.model, rows, declaration.personal)
+    names = stored_files(declaration.model, rows, declaration.personal)
     _total, per_model = rows.delete()
     files.extend(names)
     return per_model.get(declaration.label, 0)
-
-
-def _file_names(model: type[models.Model], rows: QuerySet[Any], names: Any) -> list[str]:
-    file_fields = [
-        f.name
-        for f in model._meta.concrete_fields
-        if isinstance(f, models.FileField) and f.name in names
-    ]
-    if not file_fields:
-        return []
-    return [value for values in rows.values_list(*file_fields) for value in values if value]
-
-
-def _files_delete(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
 
 
 # --- accounts: unused ones warned then closed, closed ones erased ------------------------------
@@ -639,10 +584,10 @@ def _rule_problems(declaration: ModelDeclaration, rule: Expiry) -> list[str]:
         except ValueError as error:
             problems.append(str(error))
     try:
-        if not isinstance(_target_field(model, rule.date_path), models.DateField):
+        if not isinstance(field_at(model, rule.date_path), models.DateField):
             problems.append(f"{rule.date_path} is not a date")
         for path in filter(None, [rule.latest_per, *(name for name, _ in rule.mark)]):
-            _target_field(model, path)
+            field_at(model, path)
         if rule.when is not None:
             model._default_manager.filter(rule.when)
     except (FieldDoesNotExist, FieldError, AttributeError) as error:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 
@@ -44,13 +45,7 @@ def without_field(monkeypatch):
     original = registry["accounts.CustomerProfile"]
     personal = dict(original.personal)
     del personal["whatsapp"]
-    registry["accounts.CustomerProfile"] = personal_data.ModelDeclaration(
-        model=original.model,
-        description=original.description,
-        subject=original.subject,
-        personal=personal,
-        not_personal=original.not_personal,
-    )
+    registry["accounts.CustomerProfile"] = dataclasses.replace(original, personal=personal)
     del registry["sessions.Session"]
     monkeypatch.setattr(personal_data, "_registry", registry)
 

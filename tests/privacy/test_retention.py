@@ -47,8 +47,8 @@ from exportdesk.privacy.models import (
     Recipient,
     RecipientNotification,
 )
+from exportdesk.privacy.periods import before
 from exportdesk.privacy.retention import (
-    before,
     retention_apply,
     retention_problems,
     rule_cutoff,

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from exportdesk.privacy.inventory import inventory_problems, inventory_rows
+from exportdesk.privacy.retention import retention_problems
 
 
 class Command(BaseCommand):
@@ -18,12 +19,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["check"]:
-            problems = inventory_problems()
+            # Every field declared, and every model with personal data given a retention rule.
+            problems = inventory_problems() + retention_problems()
             if problems:
                 for problem in problems:
                     self.stderr.write(problem)
                 raise CommandError(f"{len(problems)} inventory problem(s)")
-            self.stdout.write("personal-data inventory: every model field is declared")
+            self.stdout.write(
+                "personal-data inventory: every model field is declared and has a retention rule"
+            )
             return
         rows = inventory_rows()
         if options["format"] == "json":
