@@ -310,7 +310,7 @@ def _consignee_check(order: Order, consignee: Party) -> None:
         )
 
 
-def _expired_changes_close(order: Order, now: datetime) -> None:
+def _expired_changes_close(order: Order, now: datetime) -> int:
     """An unconfirmed change whose link lapsed no longer stands in the way of a new one."""
     lapsed = list(
         ConsigneeChange.objects.select_for_update().filter(
@@ -322,6 +322,24 @@ def _expired_changes_close(order: Order, now: datetime) -> None:
         change.token_hash, change.token_expires_at = "", None
         change.save(update_fields=["status", "decided_at", "token_hash", "token_expires_at"])
         _change_audit(change, "expired", actor=None)
+    return len(lapsed)
+
+
+def consignee_changes_expire(*, now: datetime | None = None) -> int:
+    """Close every unconfirmed change whose link lapsed (for a periodic task; safe to run twice
+    or concurrently: each change is closed once, under its order's lock)."""
+    now = now or timezone.now()
+    order_ids = set(
+        ConsigneeChange.objects.filter(
+            status=Status.AWAITING_CUSTOMER, token_expires_at__lte=now
+        ).values_list("order_id", flat=True)
+    )
+    closed = 0
+    for order_id in sorted(order_ids):
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order_id)
+            closed += _expired_changes_close(order, now)
+    return closed
 
 
 def order_parties_choose(

@@ -23,6 +23,7 @@ from exportdesk.shipping.parties import (
     ShippingRefused,
     consignee_change_confirm,
     consignee_change_decide,
+    consignee_changes_expire,
     order_parties_choose,
     party_deactivate,
 )
@@ -379,6 +380,24 @@ def test_an_expired_link_is_refused_and_the_change_cannot_be_approved(
         Status.CANCELLED,
         Status.AWAITING_CUSTOMER,
     ]
+
+
+def test_lapsed_links_are_closed_by_the_periodic_sweep(
+    alice_client, alice, order, first, second, accountant, committed
+):
+    paid_with_consignee(order, first, accountant)
+    link = ask_for_change(alice_client, order, second, committed)
+    assert consignee_changes_expire() == 0
+    ConsigneeChange.objects.update(token_expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert consignee_changes_expire() == 1
+    assert consignee_changes_expire() == 0  # twice changes nothing
+
+    change = ConsigneeChange.objects.get()
+    assert change.status == Status.CANCELLED and change.token_hash == ""
+    assert AuditEvent.objects.filter(action="shipping.consignee_change_expired").count() == 1
+    assert alice_client.post(link).status_code == 404
+    assert consignee_of(order) == first
 
 
 def test_a_made_up_link_is_refused(client):
