@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.forms import NoLabelSuffix
@@ -224,10 +223,13 @@ class CourierForm(NoLabelSuffix, forms.Form):
             field.initial = consignee.pk
 
 
-class BoardFilterForm(forms.Form):
+class BoardFilterForm(NoLabelSuffix, forms.Form):
     state = forms.ChoiceField(label=_("Status"), choices=list(BOARD_STATES.items()), required=False)
     port = forms.ModelChoiceField(
-        label=_("Port of discharge"), queryset=Port.objects.order_by("name"), required=False
+        label=_("Port of discharge"),
+        queryset=Port.objects.order_by("name", "country"),
+        required=False,
+        empty_label=_("All ports"),
     )
 
     def chosen(self) -> tuple[str, int | None]:
@@ -235,7 +237,3 @@ class BoardFilterForm(forms.Form):
             return "open", None
         port = self.cleaned_data.get("port")
         return self.cleaned_data.get("state") or "open", port.pk if port else None
-
-
-def default_moment() -> str:
-    return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
