@@ -270,6 +270,12 @@ class BidEditForm(NoLabelSuffix, forms.Form):
 
 
 class WonForm(NoLabelSuffix, forms.Form):
+    """Shown next to LostForm on one page: its own ids keep each label on its own field."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "won-%s")
+        super().__init__(*args, **kwargs)
+
     hammer_price_jpy = forms.IntegerField(
         label=_("Hammer price (JPY)"), min_value=1, max_value=MAX_BID_JPY
     )
@@ -285,6 +291,10 @@ class WonForm(NoLabelSuffix, forms.Form):
 
 
 class LostForm(NoLabelSuffix, forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "lost-%s")
+        super().__init__(*args, **kwargs)
+
     hammer_price_jpy = forms.IntegerField(
         label=_("Sold to another bidder for (JPY, if known)"),
         min_value=1,
