@@ -438,7 +438,7 @@ def _history(
 
 def _locked_own(bid: BidRequest, customer: User) -> BidRequest:
     locked = (
-        BidRequest.objects.select_for_update()
+        BidRequest.objects.select_for_update(of=("self",))
         .select_related("lot", "hold__deposit", "customer")
         .filter(pk=bid.pk)
         .first()
@@ -523,7 +523,7 @@ def bid_request_withdraw(*, bid: BidRequest, customer: User) -> BidRequest:
 
 def _locked_for_staff(bid: BidRequest, *, expected: str) -> BidRequest:
     locked = (
-        BidRequest.objects.select_for_update()
+        BidRequest.objects.select_for_update(of=("self",))
         .select_related("lot__make", "lot__model", "hold__deposit", "customer", "port")
         .get(pk=bid.pk)
     )
