@@ -79,6 +79,11 @@ def _staff(request: HttpRequest) -> User:
     return request.user
 
 
+def _posted(request: HttpRequest) -> Any:
+    # An empty POST is still a submission: its form must be bound to show what is missing.
+    return request.POST if request.method == "POST" else None
+
+
 def _shipment(reference: str) -> Shipment:
     return get_object_or_404(
         Shipment.objects.select_related(
@@ -124,7 +129,7 @@ def board(request: HttpRequest) -> HttpResponse:
 
 @staff_required("shipping.add_shipment")
 def shipment_new(request: HttpRequest) -> HttpResponse:
-    form = ShipmentForm(request.POST or None)
+    form = ShipmentForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             shipment = shipment_create(details=form.details(), actor=_staff(request))
@@ -146,7 +151,7 @@ def shipment_new(request: HttpRequest) -> HttpResponse:
 @staff_required("shipping.change_shipment")
 def shipment_edit(request: HttpRequest, reference: str) -> HttpResponse:
     shipment = _shipment(reference)
-    form = ShipmentForm(request.POST or None, shipment=shipment)
+    form = ShipmentForm(_posted(request), shipment=shipment)
     if request.method == "POST" and form.is_valid():
         try:
             shipment_update(shipment=shipment, details=form.details(), actor=_staff(request))
@@ -268,33 +273,45 @@ def shipment_book_view(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect("shipping_backoffice:shipment", reference=shipment.reference)
 
 
+def _step_recorded(
+    request: HttpRequest,
+    form: StepForm,
+    *,
+    shipment: Shipment | None = None,
+    order: Order | None = None,
+) -> bool:
+    """Record the step the form describes, with a success message naming it; False, with the
+    refusal on the form, when it is not recorded."""
+    if not form.is_valid():
+        return False
+    data = form.cleaned_data
+    try:
+        timeline_event_record(
+            shipment=shipment,
+            order=order,
+            status=data["status"],
+            happened_at=data["happened_at"],
+            note=data["note"],
+            actor=_staff(request),
+        )
+    except ShippingRefused as refused:
+        form.add_error(None, str(refused))
+        return False
+    name = shipment.reference if shipment is not None else order.number if order else ""
+    messages.success(
+        request,
+        _("%(name)s: %(step)s recorded.") % {"name": name, "step": Status(data["status"]).label},
+    )
+    return True
+
+
 @require_POST
 @staff_required("shipping.add_timelineevent")
 def shipment_step(request: HttpRequest, reference: str) -> HttpResponse:
     shipment = _shipment(reference)
     form = shipment_step_form(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            timeline_event_record(
-                shipment=shipment,
-                status=data["status"],
-                happened_at=data["happened_at"],
-                note=data["note"],
-                actor=_staff(request),
-            )
-        except ShippingRefused as refused:
-            form.add_error(None, str(refused))
-        else:
-            messages.success(
-                request,
-                _("%(reference)s: %(step)s recorded.")
-                % {
-                    "reference": shipment.reference,
-                    "step": Status(data["status"]).label,
-                },
-            )
-            return redirect("shipping_backoffice:shipment", reference=shipment.reference)
+    if _step_recorded(request, form, shipment=shipment):
+        return redirect("shipping_backoffice:shipment", reference=shipment.reference)
     return _shipment_page(request, shipment, step_form=form)
 
 
@@ -339,25 +356,8 @@ def _order_page(
 def order_step(request: HttpRequest, number: str) -> HttpResponse:
     order = _order(number)
     form = order_step_form(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            timeline_event_record(
-                order=order,
-                status=data["status"],
-                happened_at=data["happened_at"],
-                note=data["note"],
-                actor=_staff(request),
-            )
-        except ShippingRefused as refused:
-            form.add_error(None, str(refused))
-        else:
-            messages.success(
-                request,
-                _("%(number)s: %(step)s recorded.")
-                % {"number": order.number, "step": Status(data["status"]).label},
-            )
-            return redirect("shipping_backoffice:order", number=order.number)
+    if _step_recorded(request, form, order=order):
+        return redirect("shipping_backoffice:order", number=order.number)
     return _order_page(request, order, step_form=form)
 
 
@@ -369,7 +369,7 @@ def inspection_new(request: HttpRequest, number: str) -> HttpResponse:
     order = _order(number)
     requirements = inspection_requirements(order)
     initial = {"kind": requirements[0].kind} if requirements else {}
-    form = InspectionBookForm(request.POST or None, initial=initial)
+    form = InspectionBookForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -404,7 +404,7 @@ def _inspection(pk: int) -> Inspection:
 @staff_required("shipping.change_inspection")
 def inspection_result(request: HttpRequest, pk: int) -> HttpResponse:
     inspection = _inspection(pk)
-    form = InspectionResultForm(request.POST or None, request.FILES or None)
+    form = InspectionResultForm(_posted(request), request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -450,7 +450,7 @@ def inspection_certificate(request: HttpRequest, pk: int) -> FileResponse:
 @staff_required("shipping.add_courierdispatch")
 def courier_new(request: HttpRequest, number: str) -> HttpResponse:
     order = _order(number)
-    form = CourierForm(request.POST or None, order=order)
+    form = CourierForm(_posted(request), order=order)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -501,6 +501,21 @@ def test_emails_go_only_for_the_updates_a_customer_wants(alice, bob, committed):
     ).exists()
 
 
+def test_the_email_is_in_the_customers_language(alice, committed):
+    alice.language = "ja"
+    alice.save(update_fields=["language"])
+    order = shippable_order(alice)
+    on_board = loaded(order)
+    mail.outbox.clear()
+
+    with committed():
+        timeline_event_record(shipment=on_board, status=Status.SAILED, actor=officer())
+
+    [message] = mail.outbox
+    assert "出港済み" in message.subject
+    assert message.subject.startswith(order.number)
+
+
 def test_one_email_per_customer_for_their_orders_on_a_shipment(alice, committed):
     first, second = shippable_order(alice), shippable_order(alice)
     on_board = loaded(first, second)
@@ -661,3 +676,51 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
     response = client.get("/backoffice/shipping/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_bad_input_re_renders_with_the_reason_and_changes_nothing(desk, alice):
+    order = shippable_order(alice)
+    the_shipment = shipment(order, book=True)
+    ref, number = the_shipment.reference, order.number
+    before = (TimelineEvent.objects.count(), CourierDispatch.objects.count())
+
+    for url, data, reason in [
+        ("/backoffice/shipping/shipments/new/", {}, "This field is required."),
+        (
+            f"/backoffice/shipping/shipments/{ref}/edit/",
+            {"method": "ship"},
+            "Select a valid choice.",
+        ),
+        (f"/backoffice/shipping/shipments/{ref}/orders/", {}, "This field is required."),
+        (
+            f"/backoffice/shipping/shipments/{ref}/steps/",
+            {"step-status": "flying"},
+            "Select a valid choice.",
+        ),
+        (
+            f"/backoffice/shipping/shipments/{ref}/steps/",
+            {"step-status": "at_port", "step-happened_at": "yesterday"},
+            "Enter a valid date/time.",
+        ),
+        (
+            f"/backoffice/shipping/orders/{number}/steps/",
+            {"step-status": "loaded"},
+            "Select a valid choice.",
+        ),
+        (
+            f"/backoffice/shipping/orders/{number}/inspections/new/",
+            {"kind": "x" * 121},
+            "at most 120 characters",
+        ),
+        (
+            f"/backoffice/shipping/orders/{number}/couriers/new/",
+            {"documents": ["visa"]},
+            "Select a valid choice.",
+        ),
+    ]:
+        response = desk.post(url, data)
+        assert response.status_code == 400, url
+        assert reason in text_of(response), url
+
+    assert (TimelineEvent.objects.count(), CourierDispatch.objects.count()) == before
+    assert Shipment.objects.count() == 1
