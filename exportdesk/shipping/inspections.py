@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import audit_event_record
@@ -123,7 +124,7 @@ def inspection_book(
     provision in this transaction (refused, writing nothing, if either restricted disclosure)."""
     # Imported here: shipments imports this module (its loading rule, the board), and these
     # services use its disclosures and timeline in turn.
-    from exportdesk.shipping.shipments import disclosures_record, orders_disclosed
+    from exportdesk.shipping.shipments import disclosures_record, orders_disclosed, stored_text
 
     kind = " ".join(kind.split())
     if not kind or len(kind) > 120:
@@ -152,7 +153,9 @@ def inspection_book(
         disclosures_record(
             people=orders_disclosed([locked], with_notify=False),
             recipients=[agency],
-            purpose=_("%(kind)s of order %(number)s") % {"kind": kind, "number": locked.number},
+            purpose=stored_text(
+                gettext_noop("%(kind)s of order %(number)s"), kind=kind, number=locked.number
+            ),
             actor=actor,
             context=inspection,
         )

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from exportdesk.accounts.models import User, normalise_email
 from exportdesk.core.audit import AuditDraft, audit_event_record, audit_events_record
@@ -260,11 +260,10 @@ def shipment_update(*, shipment: Shipment, details: ShipmentDetails, actor: User
                 for name in RECIPIENT_KINDS
                 if (recipient := getattr(locked, name)) is not None and recipient.pk != before[name]
             ]
-            purpose = _("Booking of shipment %(reference)s") % {"reference": locked.reference}
             disclosures_record(
                 people=orders_disclosed(carried),
                 recipients=added,
-                purpose=purpose,
+                purpose=booking_purpose(locked),
                 actor=actor,
                 context=locked,
             )
@@ -361,7 +360,7 @@ def shipment_order_add(*, shipment: Shipment, order: Order, actor: User) -> Ship
             disclosures_record(
                 people=orders_disclosed(_with_parties([order])),
                 recipients=shipment_recipients(locked),
-                purpose=_("Booking of shipment %(reference)s") % {"reference": locked.reference},
+                purpose=booking_purpose(locked),
                 actor=actor,
                 context=locked,
             )
@@ -429,7 +428,7 @@ def shipment_book(*, shipment: Shipment, actor: User) -> list[ProvisionRecord]:
         records = disclosures_record(
             people=orders_disclosed(orders),
             recipients=shipment_recipients(locked),
-            purpose=_("Booking of shipment %(reference)s") % {"reference": locked.reference},
+            purpose=booking_purpose(locked),
             actor=actor,
             context=locked,
         )
@@ -561,6 +560,19 @@ def disclosures_record(
             except ValidationError as invalid:
                 raise ShippingRefused(" ".join(invalid.messages)) from invalid
     return records
+
+
+def booking_purpose(shipment: Shipment) -> str:
+    return stored_text(
+        gettext_noop("Booking of shipment %(reference)s"), reference=shipment.reference
+    )
+
+
+def stored_text(message: str, **values: str) -> str:
+    """A sentence kept in a record (a provision's purpose): written once, in the site's
+    language, whatever language the member of staff uses. Mark the message with gettext_noop."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(message) % values
 
 
 def _refusal(person: DisclosedPerson, reason: str) -> str:
