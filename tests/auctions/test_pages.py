@@ -10,7 +10,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from exportdesk.auctions.models import AuctionLot, AuctionSettings, BidRequest
@@ -449,3 +451,27 @@ def test_the_hold_settings_apply_to_new_requests(sales_client, alice, deposit):
     )
     assert bad.status_code == 400
     assert AuctionSettings.objects.get().hold_percent == Decimal(20)
+
+
+# --- Query counts ------------------------------------------------------------------------------
+
+
+def queries(client: Client, path: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    return len(captured)
+
+
+def test_list_pages_do_not_query_per_row(alice_client, alice, deposit, sam, sales_client):
+    def add_bids(count: int) -> None:
+        for _ in range(count):
+            bid = bid_request_mark_processed(bid=place(alice, lot(), max_bid=800_000), staff=sam)
+            bid_result_won(bid=bid, staff=sam, costs=AuctionCosts(800_000))
+
+    add_bids(1)
+    paths = ["/mypage/bids/", "/auctions/", "/backoffice/auctions/lots/", "/api/v1/bids/"]
+    few = {p: queries(sales_client if "backoffice" in p else alice_client, p) for p in paths}
+    add_bids(3)
+    for path in paths:
+        client = sales_client if "backoffice" in path else alice_client
+        assert queries(client, path) == few[path], path
