@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Max, Q, QuerySet
+from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from exportdesk.accounts.models import User
@@ -196,7 +197,9 @@ def _pending(step: _Step, rest: QuerySet[Any], pseudonym: str) -> int:
     if step.declaration.model is AuditEvent:
         return rest.filter(redacted_at__isnull=True).count()
     if step.delete_rows:
-        return rest.count()
+        # Rows emptied in place because a kept record refers to them count as done.
+        values = _erased_values(step, pseudonym, holds_run=True)
+        return rest.exclude(Q(**values)).count() if values else rest.count()
     pending = 0
     for holds_run, rows in _by_hold(step, rest):
         values = _erased_values(step, pseudonym, holds_run=holds_run)
@@ -373,8 +376,17 @@ def _apply(step: _Step, pseudonym: str, files: list[str]) -> dict[str, int]:
         events = AuditEvent.objects.filter(pk__in=targets.values("pk"))
         return {"anonymised": audit_events_redact(events, actor_label=pseudonym)}
     if step.delete_rows:
-        files.extend(stored_files(model, targets, step.declaration.personal))
-        deleted, _ = models.QuerySet.delete(targets)
+        names = stored_files(model, targets, step.declaration.personal)
+        try:
+            with transaction.atomic():
+                deleted, _ = models.QuerySet.delete(targets)
+        except (ProtectedError, RestrictedError):
+            # A kept record still refers to some of these rows (a declaration missed a hold):
+            # rather than fail the whole erasure, empty them in place.
+            cleared = _update(targets, _erased_values(step, pseudonym, holds_run=True))
+            files.extend(names)
+            return {"anonymised": cleared, "kept": step.counts["whole_held"]}
+        files.extend(names)
         return {"deleted": deleted, "kept": step.counts["whole_held"]}
     changed = 0
     for holds_run, rows in _by_hold(step, targets):

@@ -76,8 +76,14 @@ declare(
     subject="customer",
     # The consignee is a person too: found by their own address.
     subject_email="email",
-    # Used on an order: part of that order's export records.
-    held_when=Q(consignee_of__isnull=False) | Q(notify_of__isnull=False),
+    # Named on an order, in a consignee change or on a courier dispatch: part of the export
+    # records (those rows refer to the entry, so it cannot go while they are kept).
+    held_when=Q(consignee_of__isnull=False)
+    | Q(notify_of__isnull=False)
+    | Q(pk__in=ConsigneeChange.objects.values("old_consignee"))
+    | Q(pk__in=ConsigneeChange.objects.values("new_consignee"))
+    | Q(pk__in=ConsigneeChange.objects.filter(new_notify__isnull=False).values("new_notify"))
+    | Q(pk__in=CourierDispatch.objects.values("addressed_to")),
     held_under=EXPORT_HOLD,
     personal={
         "customer": _party(DataCategory.IDENTITY),
