@@ -34,8 +34,9 @@ declare(
     description=_("Your requests to bid at auctions, and their results"),
     subject="customer",
     held_from="created_at",
-    # A won bid became an order: its request and result are part of the books.
-    held_when=Q(order__isnull=False),
+    # A won bid became an order: its request and result are part of the books. A request still
+    # holding deposit money is an open transaction: it stays until its result releases the hold.
+    held_when=Q(order__isnull=False) | Q(hold__status="held"),
     held_under=ACCOUNTING_HOLD,
     personal={
         "customer": _bid(DataCategory.IDENTITY),

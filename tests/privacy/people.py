@@ -15,6 +15,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from exportdesk.accounts.models import SecurityEvent, StaffTOTPDevice, User
+from exportdesk.auctions.services import (
+    AuctionCosts,
+    bid_request_mark_processed,
+    bid_request_place,
+    bid_result_won,
+)
 from exportdesk.core.audit import audit_event_record
 from exportdesk.messaging.services import contact_event_record
 from exportdesk.payments.imports import statement_import
@@ -45,9 +51,19 @@ from exportdesk.privacy.models import (
     RecipientNotification,
 )
 from exportdesk.sales.models import Inquiry, InquiryReply
+from exportdesk.shipping.documents import document_download_record, document_upload
+from exportdesk.shipping.parties import (
+    PartyDraft,
+    order_parties_choose,
+    party_create,
+    shipping_notices_set,
+)
+from exportdesk.shipping.shipments import courier_dispatch_record, timeline_event_record
 from exportdesk.stock.models import CustomerDestination, Favourite
+from tests.auctions.factories import lot as auction_lot
 from tests.factories import customer
-from tests.payments.factories import bank_account, mt940, order_for
+from tests.payments.factories import bank_account, confirmed_deposit, mt940, order_for
+from tests.shipping import logistics
 from tests.stock.factories import mombasa, vehicle
 
 
@@ -252,4 +268,97 @@ def person_everywhere(tag: str, *, accountant: User, n: int) -> Person:
     DisputeHold.objects.create(
         user=user, reason=f"{name} disputed a fee", opened_at=now, closed_at=now
     )
+    _shipped(person, tag, n, accountant)
+    _bid(person, tag, accountant)
     return person
+
+
+def _shipped(person: Person, tag: str, n: int, accountant: User) -> None:
+    """A paid order consigned in Kenya, shipped and couriered, with its documents, a consignee
+    change waiting, shipping-notice choices, and an address-book entry never used."""
+    user = person.user
+    title = tag.title()
+    consignee = logistics.consignee(
+        user,
+        name=f"{title} Imports Kenya",
+        company=f"{title} Imports Ltd",
+        address=f"{n} Nkrumah Road, Mombasa",
+        phone=f"+254 711 0000{n:02d}",
+        email=f"{tag}.imports@example.com",
+        id_number=f"A{n:09d}B",
+    )
+    unused = party_create(
+        customer=user,
+        draft=PartyDraft(
+            role="notify",
+            name=f"{title} Cousin Unused",
+            address=f"{n} Unused Lane, Nairobi",
+            country="KE",
+            phone=f"+254 722 0000{n:02d}",
+        ),
+    )
+    person.identifying += [consignee.name, consignee.address, consignee.email, unused.name]
+    order = logistics.shippable_order(user, the_consignee=consignee)
+    logistics.passed_inspection(order)
+    cargo = logistics.shipment(order, book=True)
+    for status in ("at_port", "loaded"):
+        timeline_event_record(shipment=cargo, status=status, actor=logistics.officer())
+    courier_dispatch_record(
+        order=order,
+        carrier="DHL Express",
+        tracking_number=f"12345678{n:02d}",
+        documents=["bill_of_lading"],
+        addressed_to=consignee,
+        actor=logistics.officer(),
+    )
+    document = document_upload(
+        order=order,
+        kind="bill_of_lading",
+        title="",
+        upload=SimpleUploadedFile("bl.pdf", b"%PDF-1.4\n% B/L\n%%EOF\n"),
+        actor=logistics.officer(),
+    )
+    document_download_record(document=document, user=user, ip_address="203.0.113.5")
+    shipping_notices_set(user=user, statuses=["sailed"])
+    second = logistics.consignee(
+        user,
+        name=f"{title} Second Consignee",
+        company="",
+        address=f"{n} Moi Avenue, Mombasa",
+        email="",
+        id_number=f"P{n:09d}X",
+    )
+    person.identifying.append(second.name)
+    order_parties_choose(order=order, consignee=second, notify=None, customer=user)
+
+
+def _bid(person: Person, tag: str, accountant: User) -> None:
+    """A bid request still pending on part of a confirmed deposit (a deposit hold), and one
+    that was won and became an order."""
+    user = person.user
+    deposit = confirmed_deposit(user, Decimal(9000), staff=accountant)
+    bid_request_place(
+        customer=user,
+        lot=auction_lot(),
+        max_bid_jpy=900_000,
+        note=f"{tag.title()} wants the white one",
+        port=None,
+        deposit=deposit,
+    )
+    won = bid_request_place(
+        customer=user,
+        lot=auction_lot(),
+        max_bid_jpy=1_000_000,
+        note="",
+        port=None,
+        deposit=deposit,
+    )
+    bid_request_mark_processed(bid=won, staff=accountant)
+    bid_result_won(
+        bid=won,
+        staff=accountant,
+        costs=AuctionCosts(
+            hammer_price_jpy=950_000, auction_fee_jpy=20_000, recycle_fee_jpy=15_000, tax_jpy=2_000
+        ),
+    )
+    person.identifying.append(f"{tag.title()} wants the white one")
