@@ -38,6 +38,7 @@ from exportdesk.shipping.models import (
     OrderParties,
     Party,
     Shipment,
+    ShipmentOrder,
     ShippingNotices,
     TimelineEvent,
 )
@@ -596,6 +597,7 @@ def consignee_change_decide(
             current.consignee_id, current.notify_id = locked.new_consignee_id, locked.new_notify_id
             current.chosen_at = now
             current.save(update_fields=["consignee", "notify", "chosen_at"])
+            _booked_carriers_told(order, staff)
         locked.status = Status.APPROVED if approve else Status.REJECTED
         locked.decided_at, locked.decided_by, locked.reason = now, staff, reason[:1000]
         locked.save(update_fields=["status", "decided_at", "decided_by", "reason"])
@@ -615,6 +617,30 @@ def consignee_change_decide(
             language=customer.language,
         )
     return locked
+
+
+def _booked_carriers_told(order: Order, staff: User) -> None:
+    """A shipment already booked must carry the new consignee on its B/L: their data goes to
+    the shipping line (and forwarder, customs broker) now, so it is recorded now. A restriction
+    on disclosure refuses the approval."""
+    # shipments imports this module (refusals, notice choices); importing it here avoids a cycle.
+    from exportdesk.shipping import shipments
+
+    item = (
+        ShipmentOrder.objects.filter(order=order, shipment__booked_at__isnull=False)
+        .select_related("shipment")
+        .first()
+    )
+    if item is None:
+        return
+    newcomers = [p for p in shipments.orders_disclosed([order]) if p.user is None]
+    shipments.disclosures_record(
+        people=newcomers,
+        recipients=shipments.shipment_recipients(item.shipment),
+        purpose=shipments.booking_purpose(item.shipment),
+        actor=staff,
+        context=item.shipment,
+    )
 
 
 def _approval_check(order: Order, change: ConsigneeChange) -> None:

@@ -576,3 +576,25 @@ def test_the_approval_pages_need_the_logistics_permission(
     change.refresh_from_db()
     assert change.status == Status.AWAITING_APPROVAL
     assert consignee_of(order) == first
+
+
+def test_a_change_approved_after_booking_records_the_new_consignee_going_to_the_carriers(
+    alice_client, alice, second, officer, committed
+):
+    from exportdesk.privacy.models import ProvisionRecord
+    from exportdesk.shipping.shipments import shipment_recipients
+    from tests.shipping import logistics
+
+    order = logistics.shippable_order(alice)
+    booked = logistics.shipment(order, book=True)
+    before = ProvisionRecord.objects.filter(subject_name=second.name).count()
+    link = ask_for_change(alice_client, order, second, committed)
+    alice_client.post(link)
+    change = ConsigneeChange.objects.get()
+
+    consignee_change_decide(change=change, staff=officer, approve=True, reason="Called Alice.")
+
+    records = ProvisionRecord.objects.filter(subject_name=second.name)
+    assert before == 0
+    assert {r.recipient for r in records} == set(shipment_recipients(booked)) != set()
+    assert all(r.context_id == str(booked.pk) for r in records)
