@@ -1,4 +1,5 @@
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.auctions.models import AuctionLot, AuctionSettings, BidRequest
@@ -13,6 +14,7 @@ from exportdesk.core.personal_data import (
     Purpose,
     declare,
     declare_no_personal_data,
+    declare_open_obligations,
 )
 
 
@@ -68,3 +70,18 @@ declare_no_personal_data(
     AuctionLot, description=_("Auction lots: vehicles offered at Japanese auctions")
 )
 declare_no_personal_data(AuctionSettings, description=_("How much deposit a bid request holds"))
+
+
+def _bids_in_progress(user_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for customer_id, house, lot_number in BidRequest.objects.filter(
+        customer_id__in=user_ids, hold__status="held"
+    ).values_list("customer_id", "lot__auction_house", "lot__lot_number"):
+        found.setdefault(customer_id, []).append(
+            gettext("a bid on %(house)s lot %(lot)s is in progress, holding deposit money")
+            % {"house": house, "lot": lot_number}
+        )
+    return found
+
+
+declare_open_obligations(_bids_in_progress)

@@ -7,7 +7,7 @@ module only holds the vocabulary and the registry, so every app may import it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -275,3 +275,25 @@ def declare_no_personal_data(model: type[models.Model], *, description: Text) ->
 
 def declarations() -> dict[str, ModelDeclaration]:
     return dict(_registry)
+
+
+# What an app still owes a person or owes to finish with them (unspent money, an order not
+# delivered, a bid at auction): the privacy app cannot look into the apps above it, so each
+# registers a check here. `check(user_ids)` answers {user id: [reasons, in the person's terms]}.
+ObligationCheck = Callable[[list[int]], dict[int, list[str]]]
+_obligation_checks: list[ObligationCheck] = []
+
+
+def declare_open_obligations(check: ObligationCheck) -> None:
+    if check not in _obligation_checks:
+        _obligation_checks.append(check)
+
+
+def open_obligations(user_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Everything the registered apps still have open with these people."""
+    ids = list(user_ids)
+    found: dict[int, list[str]] = {}
+    for check in _obligation_checks:
+        for user_id, reasons in check(ids).items():
+            found.setdefault(user_id, []).extend(reasons)
+    return found

@@ -1,6 +1,11 @@
+from collections import defaultdict
+from decimal import Decimal
+
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from exportdesk.core.money import money_format
 from exportdesk.core.personal_data import (
     ACCOUNTING_HOLD,
     KEPT_WITH_ACCOUNT,
@@ -15,6 +20,7 @@ from exportdesk.core.personal_data import (
     Text,
     declare,
     declare_no_personal_data,
+    declare_open_obligations,
 )
 from exportdesk.payments.models import (
     Allocation,
@@ -32,6 +38,7 @@ from exportdesk.payments.models import (
     StatementImport,
     StatementMapping,
 )
+from exportdesk.payments.selectors import deposits_available
 
 _ACCOUNTING_RETENTION = _("7 years after the end of the fiscal year (Corporation Tax Act)")
 _BANK = _("our bank")
@@ -283,3 +290,27 @@ declare_no_personal_data(PaymentSettings, description=_("Accounting's matching s
 declare_no_personal_data(StatementMapping, description=_("How to read each bank's CSV export"))
 declare_no_personal_data(StatementImport, description=_("Which statement files were imported"))
 declare_no_personal_data(BankStatement, description=_("Our bank statements' balances"))
+
+
+def _unspent_money(user_ids: list[int]) -> dict[int, list[str]]:
+    """Confirmed payments not yet used for an order or refunded: we owe that money."""
+    deposits = list(
+        Deposit.objects.filter(customer_id__in=user_ids, reversed_at__isnull=True).values_list(
+            "pk", "customer_id", "currency"
+        )
+    )
+    available = deposits_available(pk for pk, _, _ in deposits)
+    owed: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for pk, customer_id, currency in deposits:
+        owed[(customer_id, currency)] += available[pk]
+    found: dict[int, list[str]] = defaultdict(list)
+    for (customer_id, currency), amount in sorted(owed.items()):
+        if amount > 0:
+            found[customer_id].append(
+                gettext("%(amount)s of their payments is not used for an order or refunded")
+                % {"amount": money_format(amount, currency)}
+            )
+    return dict(found)
+
+
+declare_open_obligations(_unspent_money)

@@ -34,6 +34,7 @@ from exportdesk.core.personal_data import (
     ErasureAction,
     LegalHold,
     ModelDeclaration,
+    open_obligations,
 )
 from exportdesk.privacy.models import DataRequest, DisputeHold, ErasureRecord
 from exportdesk.privacy.periods import (
@@ -100,6 +101,9 @@ class ErasurePlan:
     items: list[PlanItem]
     kept: list[KeptRecord]
     steps: list[_Step]
+    # What the business still has open with the person (unspent money, orders on their way):
+    # the officer settles these, or explains them, before erasing.
+    obligations: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -124,6 +128,8 @@ def erasure_plan(subject: Subject, *, now: datetime | None = None) -> ErasurePla
         DisputeHold.objects.filter(user=subject.user, closed_at__isnull=True).exists()
     )
     plan = ErasurePlan(subject, pseudonym_for(subject), [], [], [])
+    if subject.user is not None:
+        plan.obligations = open_obligations([subject.user.pk]).get(subject.user.pk, [])
     erased_at = subject.user.erased_at if subject.user is not None else None
     for declaration in personal_declarations():
         rows = subject_rows(declaration, subject)

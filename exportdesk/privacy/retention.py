@@ -41,6 +41,7 @@ from exportdesk.core.personal_data import (
     ExpiryAction,
     ModelDeclaration,
     declarations,
+    open_obligations,
 )
 from exportdesk.privacy.erasure import erased_value, erasure_execute
 from exportdesk.privacy.models import DisputeHold, InactivityNotice
@@ -193,6 +194,7 @@ class RetentionReport:
     warned: list[str] = field(default_factory=list)
     warnings_cancelled: list[str] = field(default_factory=list)
     closed_inactive: list[str] = field(default_factory=list)
+    kept_open: list[str] = field(default_factory=list)  # unused, but money or orders open
     erased_after_closure: list[str] = field(default_factory=list)
 
     def total(self, action: ExpiryAction) -> int:
@@ -212,6 +214,7 @@ class RetentionReport:
             "warned": len(self.warned),
             "warnings_cancelled": len(self.warnings_cancelled),
             "closed_inactive": len(self.closed_inactive),
+            "kept_open": len(self.kept_open),
             "erased_after_closure": len(self.erased_after_closure),
         }
 
@@ -510,7 +513,14 @@ def _unanswered(now: datetime) -> QuerySet[InactivityNotice]:
 
 
 def _inactive_close(now: datetime, dry_run: bool, report: RetentionReport) -> None:
-    for notice in list(_unanswered(now).order_by("pk")):
+    notices = list(_unanswered(now).order_by("pk"))
+    # Not using an account is no reason to forget money we owe or a car on its way: such
+    # accounts stay open and are listed for staff to settle with the person.
+    still_open = open_obligations(n.user_id for n in notices)
+    for notice in notices:
+        if notice.user_id in still_open:
+            report.kept_open.append(User(pk=notice.user_id).customer_number)
+            continue
         if dry_run:
             report.closed_inactive.append(User(pk=notice.user_id).customer_number)
             continue

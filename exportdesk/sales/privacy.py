@@ -1,4 +1,5 @@
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.personal_data import (
@@ -15,6 +16,7 @@ from exportdesk.core.personal_data import (
     Text,
     declare,
     declare_no_personal_data,
+    declare_open_obligations,
 )
 from exportdesk.sales.models import (
     BankAccount,
@@ -210,3 +212,17 @@ declare_no_personal_data(
 declare_no_personal_data(
     DocumentSequence, description=_("The last document number used per fiscal year")
 )
+
+
+def _open_orders(user_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for customer_id, number in Order.objects.filter(
+        customer_id__in=user_ids, status=Order.Status.OPEN
+    ).values_list("customer_id", "number"):
+        found.setdefault(customer_id, []).append(
+            gettext("order %(number)s is awaiting payment") % {"number": number}
+        )
+    return found
+
+
+declare_open_obligations(_open_orders)

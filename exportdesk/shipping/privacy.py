@@ -1,4 +1,5 @@
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from exportdesk.core.personal_data import (
@@ -15,7 +16,9 @@ from exportdesk.core.personal_data import (
     Text,
     declare,
     declare_no_personal_data,
+    declare_open_obligations,
 )
+from exportdesk.sales.models import Order
 from exportdesk.shipping.models import (
     ConsigneeChange,
     CourierDispatch,
@@ -252,3 +255,21 @@ declare_no_personal_data(
 declare_no_personal_data(
     DocumentRule, description=_("When each kind of document can be downloaded")
 )
+
+
+def _orders_on_their_way(user_ids: list[int]) -> dict[int, list[str]]:
+    """Paid orders whose car has not been delivered yet."""
+    delivered = TimelineEvent.objects.filter(status=Shipment.Status.DELIVERED).values("order")
+    found: dict[int, list[str]] = {}
+    for customer_id, number in (
+        Order.objects.filter(customer_id__in=user_ids, status=Order.Status.PAID)
+        .exclude(pk__in=delivered)
+        .values_list("customer_id", "number")
+    ):
+        found.setdefault(customer_id, []).append(
+            gettext("order %(number)s is paid but not delivered yet") % {"number": number}
+        )
+    return found
+
+
+declare_open_obligations(_orders_on_their_way)

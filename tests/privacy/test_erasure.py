@@ -149,6 +149,9 @@ def test_the_plan_is_a_dry_run_that_names_each_hold_and_its_end(pair):
     assert order.until is not None and order.until.year >= 2033
     assert "Corporation Tax Act" in order.reason
     assert {k.hold_name for k in plan.kept} >= {"accounting records"}
+    # The officer sees what is still open with the person before erasing.
+    assert any("awaiting payment" in reason for reason in plan.obligations)
+    assert any("not used for an order or refunded" in r for r in plan.obligations)
     # Nothing changed.
     assert User.objects.get(pk=amara.user.pk).email == amara.identifying[0]
 

@@ -48,6 +48,7 @@ class Command(BaseCommand):
             ("Inactive accounts warned", report.warned),
             ("Warnings answered by a sign-in", report.warnings_cancelled),
             ("Inactive accounts closed and erased", report.closed_inactive),
+            ("Inactive accounts kept open: money or orders still open", report.kept_open),
             ("Closed accounts erased", report.erased_after_closure),
         ):
             self.stdout.write(
