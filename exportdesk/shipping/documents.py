@@ -314,8 +314,8 @@ def order_documents(order: Order, rules: Mapping[str, bool] | None = None) -> li
     rules = rules if rules is not None else document_rules()
     position = {kind: n for n, kind in enumerate(DocumentKind.values)}
     # Through the reverse manager, so documents prefetched by `orders_with_documents_of` cost
-    # no query (django-stubs does not see the relation from sales' side).
-    related = order.export_documents.all()  # type: ignore[attr-defined]
+    # no query.
+    related = order.export_documents.all()
     documents = sorted(related, key=lambda d: (position[d.kind], -d.pk))
     views = []
     for document in documents:
