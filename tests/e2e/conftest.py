@@ -190,3 +190,30 @@ def choose_language(page: Page, *, value: str | None = None, label: str | None =
 def path_of(url: str) -> str:
     """The path and query of a URL, e.g. '/accounts/login/?next=/mypage/'."""
     return re.sub(r"^[a-z]+://[^/]+", "", url)
+
+
+OTP_LABEL = "6-digit code from your authenticator app"
+
+
+def customer_page(context: BrowserContext, email: str, password: str) -> Page:
+    """A new tab of `context`, signed in as a customer, on My Page."""
+    page = context.new_page()
+    page.goto("/")
+    reject_cookies(page)
+    sign_in(page, email, password)
+    expect(page).to_have_url(re.compile(r"/mypage/$"))
+    return page
+
+
+def staff_page(context: BrowserContext, email: str, password: str, otp: Callable[[], str]) -> Page:
+    """A new tab of `context`, signed in as staff: password, then the authenticator code
+    (`otp` is called only once the second-factor page is showing, so the code is fresh)."""
+    page = context.new_page()
+    page.goto("/")
+    reject_cookies(page)
+    sign_in(page, email, password)
+    expect(page.get_by_role("heading", name="Second factor")).to_be_visible()
+    page.get_by_label(OTP_LABEL).fill(otp())
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/backoffice/$"))
+    return page
