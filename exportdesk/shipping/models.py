@@ -309,3 +309,8 @@ class CourierDispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
+
+    def document_names(self) -> list[str]:
+        """The documents it carried, by their names in the current language (stored as codes)."""
+        labels = dict(DocumentKind.choices)
+        return [str(labels.get(code, code)) for code in self.documents.split(",") if code]

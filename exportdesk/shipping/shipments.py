@@ -899,8 +899,7 @@ def _customers_told(
 
 def courier_documents(dispatch: CourierDispatch) -> list[str]:
     """The names of the documents a dispatch carried, in the current language."""
-    labels = dict(DocumentKind.choices)
-    return [str(labels.get(code, code)) for code in dispatch.documents.split(",") if code]
+    return dispatch.document_names()
 
 
 def courier_dispatch_record(

@@ -494,7 +494,7 @@ def test_a_won_lot_travels_from_the_auction_to_the_port(
     expect(couriers).to_have_count(1)
     expect(couriers.locator("td").nth(0)).to_have_text("DHL Express")
     expect(couriers.locator("td").nth(1)).to_have_text("1234567890")
-    # The "Documents sent" cell (td 2) shows stored codes: see the xfail test at the end.
+    expect(couriers.locator("td").nth(2)).to_contain_text("Bill of lading")
     expect(couriers.locator("td").nth(3)).to_have_text(f"{today:%Y-%m-%d}")
     expect(
         page.locator("#timeline").get_by_role("heading", name="Documents couriered", exact=True)
@@ -544,16 +544,6 @@ def test_a_lost_bid_frees_the_held_deposit(new_context: Callable[..., BrowserCon
     assert ledger_check() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Product bug: the customer's Shipping page lists a courier dispatch's documents as the "
-        "stored codes ('export_certificate,bill_of_lading'): templates/shipping/order_shipping.html "
-        "prints CourierDispatch.documents as is, and shipping.parties.order_shipping passes the "
-        "dispatches without shipments.courier_documents' names, which the back office's order "
-        "page and the courier e-mail use."
-    ),
-)
 def test_the_shipping_page_names_the_documents_sent_by_courier(
     new_context: Callable[..., BrowserContext], transactional_db
 ):
