@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from exportdesk.accounts.models import User
@@ -139,7 +140,11 @@ def lot_import(request: HttpRequest) -> HttpResponse:
         else:
             report = lots_import_csv(data=upload.read(), actor=_staff(request), dry_run=dry_run)
             if report.ok and not dry_run:
-                messages.success(request, _("Imported %(count)s lots.") % {"count": report.created})
+                messages.success(
+                    request,
+                    ngettext("Imported %(count)s lot.", "Imported %(count)s lots.", report.created)
+                    % {"count": report.created},
+                )
                 return redirect("auctions_backoffice:lot_list")
     failed = bool(form.errors or (report and not report.ok))
     return render(

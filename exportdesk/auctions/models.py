@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from exportdesk.stock.models import (
     BodyType,
@@ -29,7 +30,7 @@ class AuctionSettings(models.Model):
     """One row: how much of a deposit a bid request holds. Edited by sales managers."""
 
     hold_percent = models.DecimalField(
-        _("deposit held per bid (% of the maximum bid)"),
+        _("deposit held per bid (percent of the maximum bid)"),
         max_digits=5,
         decimal_places=2,
         default=10,
@@ -105,7 +106,7 @@ class BidRequest(models.Model):
         PROCESSED = "processed", _("Being bid: locked")
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
-        WITHDRAWN = "withdrawn", _("Withdrawn")
+        WITHDRAWN = "withdrawn", pgettext_lazy("bid request", "Withdrawn")
 
     lot = models.ForeignKey(AuctionLot, on_delete=models.PROTECT, related_name="bid_requests")
     customer = models.ForeignKey(

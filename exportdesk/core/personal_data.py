@@ -15,6 +15,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -105,6 +106,16 @@ class LegalHold:
     starts: Text  # what the period counts from
     # Accounting books count from the end of the fiscal year the record belongs to.
     from_fiscal_year_end: bool = False
+
+    def describe(self) -> str:
+        """ "accounting records: Corporation Tax Act (Japan), 7 years from the end of the fiscal
+        year", in the current language."""
+        return gettext("%(name)s: %(statute)s, %(years)s years from %(starts)s") % {
+            "name": self.name,
+            "statute": self.statute,
+            "years": self.years,
+            "starts": self.starts,
+        }
 
 
 ACCOUNTING_HOLD = LegalHold(

@@ -134,11 +134,7 @@ def _field_doc(spec: PersonalField) -> dict[str, Any]:
         "recipients": list(spec.recipients),
         "source": str(spec.source),
         "on_erasure": str(spec.erasure),
-        "legal_hold": (
-            f"{spec.hold.name}: {spec.hold.statute}, {spec.hold.years} years from {spec.hold.starts}"
-            if spec.hold
-            else ""
-        ),
+        "legal_hold": (spec.hold.describe() if spec.hold else ""),
     }
 
 

@@ -24,6 +24,7 @@ from django.db import models, transaction
 from django.db.models import Max, Q, QuerySet
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import audit_event_record, audit_events_redact
@@ -269,7 +270,7 @@ def _items_for(step: _Step, now: datetime) -> list[PlanItem]:
                         name,
                         ErasureAction.ANONYMISE,
                         counts["expired"],
-                        reason=f"{hold.name}: period over",
+                        reason=gettext("%(hold)s: period over") % {"hold": hold.name},
                     )
                 )
         elif changed:
@@ -292,7 +293,11 @@ def _until(step: _Step, hold: LegalHold, rows: QuerySet[Any]) -> date | None:
 def _reason(hold: LegalHold, until: date | None) -> str:
     if until is None:
         return f"{hold.name} ({hold.statute})"
-    return f"{hold.name} ({hold.statute}) until {until.isoformat()}"
+    return gettext("%(hold)s (%(statute)s) until %(until)s") % {
+        "hold": hold.name,
+        "statute": hold.statute,
+        "until": until.isoformat(),
+    }
 
 
 def _kept_for(step: _Step, now: datetime) -> list[KeptRecord]:

@@ -53,11 +53,7 @@ def _rows_for(label: str, declaration: ModelDeclaration) -> list[dict[str, Any]]
             "purposes": [str(p) for p in spec.purposes],
             "legal_basis": str(spec.legal_basis),
             "erasure": str(spec.erasure),
-            "legal_hold": (
-                f"{spec.hold.name}: {spec.hold.statute}, {spec.hold.years} years from {spec.hold.starts}"
-                if spec.hold
-                else ""
-            ),
+            "legal_hold": (spec.hold.describe() if spec.hold else ""),
             "retention": str(spec.retention),
             "recipients": list(spec.recipients),
             "source": str(spec.source),

@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 
 from exportdesk.accounts.models import phone_validator
@@ -212,9 +213,9 @@ class ShippingNotices(models.Model):
 
 class Inspection(models.Model):
     class Result(models.TextChoices):
-        BOOKED = "booked", _("Booked")
+        BOOKED = "booked", pgettext_lazy("inspection", "Booked")
         PASSED = "passed", _("Passed")
-        FAILED = "failed", _("Failed")
+        FAILED = "failed", pgettext_lazy("inspection", "Failed")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="inspections")
     agency = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="+")
