@@ -10,10 +10,13 @@ only for append-only records whose validity the caller has already established.
 
 from __future__ import annotations
 
+import json
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
 
 _NEEDS_PREP = (
     models.DateTimeField,
@@ -47,21 +50,37 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return list(range(start, start + count))
 
 
-def _converter(field: models.Field) -> Callable[[Any], Any]:
+def _converter(field: models.Field, conn: Any) -> Callable[[Any], Any] | None:
+    """How a value of `field` goes to the driver, or None when it goes as it is (strings,
+    numbers, booleans, decimals and foreign-key ids)."""
     if isinstance(field, models.DateField):  # and DateTimeField, its subclass
         # A batch stamps its rows with one moment or a few days: convert each value once.
         cache: dict[Any, Any] = {}
+        prepare = field.get_db_prep_save
 
         def moment(value: Any) -> Any:
-            if value not in cache:
-                cache[value] = field.get_db_prep_save(value, connection)
-            return cache[value]
+            if value is None:
+                return None
+            converted = cache.get(value, cache)
+            if converted is cache:
+                converted = cache[value] = prepare(value, conn)
+            return converted
 
         return moment
+    if isinstance(field, models.JSONField):
+        # None is SQL NULL (as `JSONField.get_db_prep_save` has it); anything else goes through
+        # the backend's adapter, which on SQLite is json.dumps with the field's encoder: that
+        # is done here with one encoder for the whole batch instead of one per value.
+        adapt = conn.ops.adapt_json_value
+        encoder = field.encoder
+        if type(conn.ops).adapt_json_value is BaseDatabaseOperations.adapt_json_value:
+            encode = (encoder or json.JSONEncoder)().encode
+            return lambda value: None if value is None else encode(value)
+        return lambda value: None if value is None else adapt(value, encoder)
     if isinstance(field, _NEEDS_PREP):
-        return lambda value: field.get_db_prep_save(value, connection)
-    # Strings, numbers, booleans, decimals and foreign-key ids go to the driver as they are.
-    return lambda value: value
+        prepare = field.get_db_prep_save
+        return lambda value: None if value is None else prepare(value, conn)
+    return None
 
 
 def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
@@ -73,16 +92,35 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> No
     missing = [row for row in rows if row.get(pk_name) is None]
     for row, pk in zip(missing, ids_reserve(model, len(missing)), strict=True):
         row[pk_name] = pk
+    # The connection itself, not the thread-local proxy: every attribute read through the
+    # proxy is a context-local lookup, and a batch reads them per value.
+    conn = transaction.get_connection()
     fields = [f for f in model._meta.concrete_fields if not f.generated]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    present = rows[0].keys()
+    if all(row.keys() == present for row in rows):
+        # The usual batch: every row has the same columns. Take them with one itemgetter and
+        # convert only those that need it; a column no row gives takes its default per row.
+        given = [f for f in fields if f.attname in present]
+        defaulted = [f for f in fields if f.attname not in present]
+    else:
+        given, defaulted = [], fields
+    fields = given + defaulted
+    take = operator.itemgetter(*[f.attname for f in given]) if given else None
+    single = len(given) == 1
+    converters = [(i, fn) for i, f in enumerate(fields) if (fn := _converter(f, conn))]
+    defaults = [(f.attname, f.get_default) for f in defaulted]
+    params = []
+    for row in rows:
+        values = [] if take is None else [take(row)] if single else list(take(row))
+        for name, default in defaults:
+            values.append(row[name] if name in row else default())
+        for index, convert in converters:
+            values[index] = convert(values[index])
+        params.append(values)
+    columns = ", ".join(conn.ops.quote_name(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
-    table = connection.ops.quote_name(model._meta.db_table)
-    convert = [(f.attname, _converter(f), f.get_default) for f in fields]
-    params = [
-        [fn(row[name]) if name in row else fn(default()) for name, fn, default in convert]
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
+    table = conn.ops.quote_name(model._meta.db_table)
+    with conn.cursor() as cursor:
         for start in range(0, len(params), 5000):
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608

@@ -27,9 +27,12 @@ agrees reaches it without a reference; the amount and the payer's name alone rea
 amount alone is not even suggested.
 
 Only two kinds of match are ever confirmed without a person, whatever threshold accounting
-sets ("identified"): one backed by a reference in the text, or a declaration that agrees
-exactly (the declared amount to the cent, the declared payer by full name, the date within two
-weeks) while no other customer owes that amount under that name, every namesake was looked at,
+sets ("identified"): one backed by a reference in the text, or a declaration that agrees (the
+declared amount, or short of it by at most the fee tolerance; the declared payer by full name,
+or written exactly as declared, initials and all: "L. MOYO" for "L. Moyo"; the date within two
+weeks) while no other customer owes that amount, give or take the fee, under that name, every
+namesake was looked at (for initials, everyone the initials could stand for), the customer's
+other candidates are not owed exactly that amount when the declaration is only within the fee,
 and the text neither quotes another document nor says it is interest or a refund. It must also
 lead by the margin every candidate that would credit something else; and a third-party payment
 waits for a person when the payer's name owes the same amount elsewhere.
@@ -46,14 +49,14 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from datetime import date, tzinfo
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.db.models import Q, QuerySet, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language, gettext, gettext_noop, ngettext
 
 from exportdesk.core.money import money_format, quantize
@@ -378,7 +381,6 @@ class Candidate:
 class Suggestion:
     candidate: Candidate
     score: int  # 0..100
-    reasons: tuple[str, ...]  # for accounting, translated
     third_party: bool  # the payer is neither the customer, their company, nor the declared payer
     bank_charge: Decimal  # shortfall accepted as intermediary bank fees (0 if exact)
     # Backed by a reference in the text, or by a declaration agreeing on amount, payer and date:
@@ -390,6 +392,14 @@ class Suggestion:
     # Another customer owes this amount under the payer's name: for a third-party payment, a
     # sign that the reference in the text is mistyped (it names someone else's order).
     payer_is_other_customer: bool = False
+    # Words the reasons (`reasons`) when they are first read: most credits of a statement are
+    # confirmed without anyone reading why, and wording is most of a suggestion's cost.
+    explain: Callable[[], tuple[str, ...]] = field(default=tuple, repr=False, compare=False)
+
+    @functools.cached_property
+    def reasons(self) -> tuple[str, ...]:
+        """Why this candidate, for accounting, translated."""
+        return self.explain()
 
 
 # --- Scoring weights ------------------------------------------------------------------------------
@@ -498,6 +508,8 @@ class _Credit:
     # The candidates' names made of exactly the payer's words (the index knows them).
     same_names: frozenset[str] = frozenset()
     near: tuple[int, int] = (0, 0)  # `Matcher._near`
+    # How the payer compares with each name met so far (a customer's candidates share theirs).
+    levels: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.paid, self.currency = _milli(self.credit.amount), self.credit.currency.upper()
@@ -584,7 +596,11 @@ class Matcher:
         self._names: dict[str, Name] = {}
         self._normalised_values: dict[str, str] = {}
         self._by_key: dict[CandidateKey, int] = {}
-        self._references: dict[str, list[tuple[int, str, str]]] = {}
+        self._by_customer: dict[int, list[int]] = {}
+        # Normalised reference -> where it is quoted: candidate index * _POSITIONS + its
+        # position among the candidate's references, or a list of those (most references are
+        # one candidate's: no list, no tuple for them).
+        self._references: dict[str, int | list[int]] = {}
         self._amounts: dict[str, tuple[list[int], list[int]]] = {}
         # Names are indexed once per distinct name (a customer's name is on all their
         # candidates): name key -> names, name -> candidates.
@@ -592,6 +608,7 @@ class Matcher:
         self._full_names: dict[tuple[str, ...], list[str]] = {}
         self._name_words: dict[str, list[str]] = {}
         self._name_word_sizes: dict[str, int] = {}  # candidates per name word key
+        self._initialled: dict[tuple[str, str], list[str]] | None = None  # `_initialled_names`
         self._add_all(candidates)
         self._index_names()
         for amounts, indexes in self._amounts.values():
@@ -602,26 +619,42 @@ class Matcher:
 
     def _add_all(self, candidates: Iterable[Candidate]) -> None:
         # One tight loop with the containers at hand: it runs 50,000 times per statement.
-        normalised, references = self._normalised_values, self._references
-        named, by_key, amounts = self._named, self._by_key, self._amounts
+        references, named, by_key, amounts = (
+            self._references,
+            self._named,
+            self._by_key,
+            self._amounts,
+        )
+        by_customer = self._by_customer
         all_candidates, milli_amounts, currencies = self._candidates, self._milli, self._currencies
-        shortest, longest = MIN_REFERENCE_LENGTH, _MAX_REFERENCE_LENGTH
+        shortest, longest, compact_table = MIN_REFERENCE_LENGTH, _MAX_REFERENCE_LENGTH, _COMPACT
         for index, candidate in enumerate(candidates):
             all_candidates.append(candidate)
             milli, currency = _milli(candidate.expected), candidate.currency.upper()
             milli_amounts.append(milli)
             currencies.append(currency)
             by_key[_candidate_key(candidate)] = index
-            for kind, value in candidate.references:
-                compact = normalised.get(value)
-                if compact is None:
-                    compact = normalised[value] = normalise_reference(value)
+            of_customer = by_customer.get(candidate.customer_id)
+            if of_customer is None:
+                by_customer[candidate.customer_id] = [index]
+            else:
+                of_customer.append(index)
+            for position, (_kind, value) in enumerate(candidate.references):
+                # `normalise_reference`, inlined for the usual ASCII value.
+                compact = (
+                    value.translate(compact_table)
+                    if value.isascii()
+                    else normalise_reference(value)
+                )
                 if shortest <= len(compact) <= longest:
-                    entries = references.get(compact)
-                    if entries is None:
-                        references[compact] = [(index, kind, value)]
+                    entry = index * _POSITIONS + min(position, _POSITIONS - 1)
+                    found = references.get(compact)
+                    if found is None:
+                        references[compact] = entry
+                    elif isinstance(found, int):
+                        references[compact] = [found, entry]
                     else:
-                        entries.append((index, kind, value))
+                        found.append(entry)
             in_currency = amounts.get(currency)
             if in_currency is None:
                 in_currency = amounts[currency] = ([], [])
@@ -644,6 +677,23 @@ class Matcher:
             for key in {_name_word_key(word) for word in words} - {""}:
                 self._name_words.setdefault(key, []).append(text)
                 sizes[key] = sizes.get(key, 0) + len(indexes)
+
+    def _initialled_names(self) -> dict[tuple[str, str], list[str]]:
+        """(an initial, a word key) -> the names with that word and another word of that
+        initial: every name a payer written with initials ("L. MOYO") could be. Made when a
+        payer first writes initials."""
+        if self._initialled is None:
+            initialled: dict[tuple[str, str], list[str]] = {}
+            for words, texts in self._full_names.items():
+                for word in words:
+                    key = _name_word_key(word)
+                    if not key:
+                        continue
+                    for other in words:
+                        if other != word:
+                            initialled.setdefault((other[0], key), []).extend(texts)
+            self._initialled = initialled
+        return self._initialled
 
     # What scoring needs beyond the indexes is made the first time a candidate needs it, and
     # shared between candidates (a customer's name, a declaration's order references).
@@ -783,6 +833,16 @@ class Matcher:
                 # a shared company name): only a reference can tell them apart. (The same
                 # customer's other order of that amount is not a rival: they declared this.)
                 score.disagree()
+        for score in scores:
+            if (
+                score.agrees
+                and score.hit is None
+                and score.amount_level == AMOUNT_FEE
+                and self._owed_exactly_elsewhere(score, _milli(credit.amount))
+            ):
+                # Short of the declared amount by a fee, and exactly what something else of the
+                # customer's is owed: which one it pays is for them to say.
+                score.disagree()
         scores.sort(key=_rank)
         named = {score.candidate.customer_id for score in owing}
         if self._phrases is None:
@@ -805,11 +865,40 @@ class Matcher:
             suggestions.append(self._suggestion(score, scores, credit, named, phrases))
         return suggestions
 
+    def _owed_exactly_elsewhere(self, score: _Score, paid: int) -> bool:
+        """Another live candidate of the same customer expects exactly `paid` (thousandths),
+        in the same currency, and confirming it would credit something else."""
+        currency = self._currencies[score.index]
+        for index in self._by_customer.get(score.candidate.customer_id, ()):
+            if (
+                index != score.index
+                and self._alive[index]
+                and self._milli[index] == paid
+                and self._currencies[index] == currency
+                and not _same_outcome(score.candidate, self._candidates[index])
+            ):
+                return True
+        return False
+
     def _reference_hits(self, keys: dict[str, str]) -> dict[int, _Hit]:
         hits: dict[int, _Hit] = {}
+        references, alive, candidates = self._references, self._alive, self._candidates
+        last = _POSITIONS - 1
         for key, written in keys.items():
-            for index, kind, value in self._references.get(key, ()):
-                if self._alive[index]:
+            found = references.get(key)
+            if found is None:
+                continue
+            for entry in (found,) if isinstance(found, int) else found:
+                index, position = divmod(entry, _POSITIONS)
+                if not alive[index]:
+                    continue
+                quoted = candidates[index].references
+                matching: tuple[tuple[str, str], ...]
+                if position < last:
+                    matching = (quoted[position],)
+                else:  # far down a long list: which of the rest it is
+                    matching = tuple(r for r in quoted[last:] if self._normalised(r[1]) == key)
+                for kind, value in matching:
                     if written:  # a number whose zeros we restored: as good as a typo
                         points = REFERENCE_POINTS[kind] - FUZZY_PENALTY
                         hit = _Hit(points, kind, value, typed=written, padded=True)
@@ -890,6 +979,18 @@ class Matcher:
         if not payer.words:
             return [], True
         named = self._named
+        if _initials_and_words(payer):
+            # "L. MOYO" may be any Moyo with a name beginning with L, whatever the bank or the
+            # customer wrote: all of them, or say that is not all.
+            texts = set(self._full_names.get(payer.ordered, ()))
+            initials = {word for word in payer.ordered if len(word) == 1}
+            initialled = self._initialled_names()
+            for word in payer.ordered:
+                key = _name_word_key(word) if len(word) > 1 else ""
+                for initial in initials if key else ():
+                    texts.update(initialled.get((initial, key), ()))
+            possible = [i for text in sorted(texts) for i in named[text]]
+            return possible[:_FULL_NAME_POOL], len(possible) <= _FULL_NAME_POOL
         exact = [i for text in self._full_names.get(payer.ordered, ()) for i in named[text]]
         if exact:
             return exact[:_FULL_NAME_POOL], len(exact) <= _FULL_NAME_POOL
@@ -912,12 +1013,13 @@ class Matcher:
         days = (credit.booking_date - candidate.on).days
         declared = candidate.declaration_id is not None
         date_points = declaration_date_points(days) if declared else order_date_points(days)
-        agrees = declared and (
-            (hit is not None and amount_level in (AMOUNT_EXACT, AMOUNT_FEE))
-            # Without a reference, the declaration is the only identification: everything
-            # must agree exactly. (Many customers share a name, many cars a price; a fee's
-            # shortfall would widen the coincidence window too far.)
-            or (facts.may_agree and amount_level == AMOUNT_EXACT)
+        # Without a reference, the declaration is the only identification: it agrees only
+        # when every candidate the payer's name could be was looked at (`may_agree`), and
+        # (`_ranked`) no other customer owes that amount, give or take the fee, under it.
+        agrees = (
+            declared
+            and (hit is not None or facts.may_agree)
+            and amount_level in (AMOUNT_EXACT, AMOUNT_FEE)
         )
         agrees = (
             agrees
@@ -971,16 +1073,30 @@ class Matcher:
         initial is shared by half the customers of that family name)."""
         if not candidate.declared_payer:
             return level == NAME_FULL
-        return name_level(payer, self._name(candidate.declared_payer)) == NAME_FULL
+        declared = self._name(candidate.declared_payer)
+        if not payer.full and _same_writing(payer, declared):
+            return True
+        return name_level(payer, declared) == NAME_FULL
 
     def _name_match(self, index: int, facts: _Credit) -> tuple[int, str]:
         best, best_name, payer = NAME_NONE, "", facts.payer
         if payer.words:
-            for text in self._candidates[index].names:
+            candidate = self._candidates[index]
+            for text in candidate.names:
                 if text in facts.same_names:  # the usual case, without comparing word by word
                     return NAME_FULL, text
+            if (
+                not payer.full  # a full name written as declared is among `same_names`
+                and candidate.declared_payer
+                and _same_writing(payer, self._name(candidate.declared_payer))
+            ):
+                # Written as the customer said the bank would write it, initials and all.
+                return NAME_FULL, candidate.declared_payer
+            levels = facts.levels
             for name in self._names_of(index):
-                level = name_level(payer, name)
+                level = levels.get(name.text)
+                if level is None:
+                    level = levels[name.text] = name_level(payer, name)
                 if level > best:
                     best, best_name = level, name.text
                     if level == NAME_FULL:
@@ -1004,12 +1120,12 @@ class Matcher:
         return Suggestion(
             candidate=candidate,
             score=score.total,
-            reasons=_reasons(score, credit, phrases),
             third_party=score.third_party,
             bank_charge=score.charge,
             identified=score.hit is not None or score.agrees,
             rival_score=rival,
             payer_is_other_customer=bool(named - {candidate.customer_id}),
+            explain=functools.partial(_reasons, score, credit, phrases),
         )
 
     def decide(
@@ -1069,6 +1185,28 @@ class Matcher:
         position = bisect.bisect_left(amounts, self._milli[index])
         amounts.insert(position, self._milli[index])
         indexes.insert(position, index)
+
+
+def _initials_and_words(name: Name) -> bool:
+    """A name written with initials and at least one whole distinctive word ("L. MOYO")."""
+    return any(len(word) == 1 for word in name.ordered) and any(
+        _name_word_key(word) for word in name.ordered if len(word) > 1
+    )
+
+
+def _same_writing(payer: Name, declared: Name) -> bool:
+    """The payer's name written with the words (initials included) the customer declared it
+    with: "L. MOYO" for a declared "L. Moyo", "MOYO L" too."""
+    return (
+        bool(payer.ordered)
+        and payer.ordered == declared.ordered
+        and (payer.full or _initials_and_words(payer))
+    )
+
+
+# References per candidate told apart in the reference index (`Matcher._references`); a
+# candidate quoting more (a declaration of a dozen orders) has the rest looked through.
+_POSITIONS = 64
 
 
 def _name_word_key(word: str) -> str:
@@ -1146,29 +1284,23 @@ def matcher_load() -> Matcher:
     pay, read in a fixed handful of queries however many there are (a statement import runs
     it once for all its credits)."""
     payment_settings = PaymentSettings.current()
-    declarations: list[dict[str, Any]] = [
-        {**row}
-        for row in PaymentDeclaration.objects.filter(
-            status=PaymentDeclaration.Status.PENDING
-        ).values(
-            "id", "customer_id", "amount", "currency", "paid_on", "payer_name", "reference",
-            "customer__name", "customer__customer_profile__company",
-        )
-    ]  # fmt: skip
     links = _pending_declaration_links()
     declared_orders: dict[int, list[int]] = {}
     for declaration_id, order_id in links.values_list("paymentdeclaration_id", "order_id"):
         declared_orders.setdefault(declaration_id, []).append(order_id)
     wanted = Order.objects.filter(Q(status=Order.Status.OPEN) | Q(pk__in=links.values("order_id")))
-    orders = _order_rows(wanted)
-    candidates = [_declaration_candidate(row, declared_orders, orders) for row in declarations]
-    # The zone is looked up once, not per order (each lookup goes through a context-local).
-    zone = timezone.get_current_timezone()
-    candidates += [
-        candidate
-        for row in orders.values()
-        if row["status"] == Order.Status.OPEN and (candidate := _order_candidate(row, zone))
-    ]
+    names = _CustomerNames()
+    order_references, orders = _order_candidates(wanted, names)
+    candidates = [
+        _declaration_candidate(row, declared_orders, order_references, names)
+        for row in PaymentDeclaration.objects.filter(
+            status=PaymentDeclaration.Status.PENDING
+        ).values_list(
+            "id", "customer_id", "amount", "currency", "paid_on", "payer_name", "reference",
+            "customer__name", "customer__customer_profile__company",
+        )
+    ]  # fmt: skip
+    candidates += orders
     currencies = {candidate.currency for candidate in candidates}
     return Matcher(
         candidates,
@@ -1182,32 +1314,81 @@ def _pending_declaration_links() -> QuerySet[Any]:
     return through.objects.filter(paymentdeclaration__status=PaymentDeclaration.Status.PENDING)
 
 
-def _order_rows(wanted: QuerySet[Order]) -> dict[int, dict[str, Any]]:
-    """Each order with its references, names and what approved allocations have paid."""
-    rows: dict[int, dict[str, Any]] = {
-        row["id"]: {**row, "paid": Decimal(0), "vehicles": []}
-        for row in wanted.values(
-            "id", "number", "status", "customer_id", "currency", "total", "proforma__number",
-            "proforma__issued_at", "invoice__number", "customer__name",
-            "customer__customer_profile__company",
-        )
-    }  # fmt: skip
-    paid = (
+class _CustomerNames:
+    """Each customer's names as one shared tuple (their name, then their company if any)."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def of(self, name: str, company: str | None) -> tuple[str, ...]:
+        key = (name, company or "")
+        names = self._known.get(key)
+        if names is None:
+            names = self._known[key] = (name, company) if company else (name,)
+        return names
+
+
+OrderReferences = dict[int, list[tuple[str, str]]]
+
+
+def _order_candidates(
+    wanted: QuerySet[Order], names: _CustomerNames
+) -> tuple[OrderReferences, list[Candidate]]:
+    """The references of each wanted order (documents and vehicles: what a declaration of it
+    may be quoted by), and a candidate for each open one with something left to pay, after
+    what approved allocations have paid."""
+    paid = dict(
         Allocation.objects.filter(status=Allocation.Status.APPROVED, order__in=wanted)
         .values("order_id")
         .annotate(paid=Sum("order_amount"))
         .values_list("order_id", "paid")
     )
-    vehicles = ProformaLine.objects.filter(
+    vehicles: OrderReferences = {}
+    for order_id, stock_number, chassis_number in ProformaLine.objects.filter(
         proforma__order__in=wanted, vehicle__isnull=False
-    ).values_list("proforma__order__id", "vehicle__stock_number", "vehicle__chassis_number")
-    for order_id, amount in paid:
-        # SQLite sums decimals in floating point: back to the currency's minor unit.
-        row = rows[order_id]
-        row["paid"] = quantize(amount or 0, row["currency"])
-    for order_id, stock_number, chassis_number in vehicles:
-        rows[order_id]["vehicles"].append((stock_number, chassis_number))
-    return rows
+    ).values_list("proforma__order__id", "vehicle__stock_number", "vehicle__chassis_number"):
+        vehicles.setdefault(order_id, []).extend(
+            (("stock", stock_number), ("chassis", chassis_number))
+        )
+    # The zone is looked up once, not per order (each lookup goes through a context-local).
+    zone = timezone.get_current_timezone()
+    open_status = Order.Status.OPEN
+    references: OrderReferences = {}
+    candidates: list[Candidate] = []
+    for (
+        order_id, number, status, customer_id, currency, total, proforma_number, issued_at,
+        invoice_number, name, company,
+    ) in wanted.values_list(
+        "id", "number", "status", "customer_id", "currency", "total", "proforma__number",
+        "proforma__issued_at", "invoice__number", "customer__name",
+        "customer__customer_profile__company",
+    ):  # fmt: skip
+        documents = [("order", number), ("proforma", proforma_number)]
+        if invoice_number:
+            documents.append(("invoice", invoice_number))
+        documents += vehicles.get(order_id, ())
+        references[order_id] = documents
+        if status != open_status:
+            continue
+        outstanding = total
+        if order_id in paid:
+            # SQLite sums decimals in floating point: back to the currency's minor unit.
+            outstanding = total - quantize(paid[order_id] or 0, currency)
+        if outstanding <= 0:
+            continue
+        candidates.append(
+            Candidate(
+                customer_id=customer_id,
+                declaration_id=None,
+                order_ids=(order_id,),
+                expected=outstanding,
+                currency=currency,
+                references=(*documents, ("customer", _customer_number(customer_id))),
+                names=names.of(name, company),
+                on=issued_at.astimezone(zone).date(),
+            )
+        )
+    return references, candidates
 
 
 def _customer_number(customer_id: int) -> str:
@@ -1215,61 +1396,30 @@ def _customer_number(customer_id: int) -> str:
     return f"C{customer_id:06d}"
 
 
-def _order_references(row: dict[str, Any]) -> list[tuple[str, str]]:
-    references = [("order", row["number"]), ("proforma", row["proforma__number"])]
-    if row["invoice__number"]:
-        references.append(("invoice", row["invoice__number"]))
-    for stock_number, chassis_number in row["vehicles"]:
-        references += [("stock", stock_number), ("chassis", chassis_number)]
-    return references
-
-
-def _customer_names(row: dict[str, Any]) -> list[str]:
-    names = [row["customer__name"]]
-    if row["customer__customer_profile__company"]:
-        names.append(row["customer__customer_profile__company"])
-    return names
-
-
-def _order_candidate(row: dict[str, Any], zone: tzinfo) -> Candidate | None:
-    outstanding = row["total"] - row["paid"]
-    if outstanding <= 0:
-        return None
-    references = _order_references(row)
-    references.append(("customer", _customer_number(row["customer_id"])))
-    return Candidate(
-        customer_id=row["customer_id"],
-        declaration_id=None,
-        order_ids=(row["id"],),
-        expected=outstanding,
-        currency=row["currency"],
-        references=tuple(references),
-        names=tuple(_customer_names(row)),
-        on=row["proforma__issued_at"].astimezone(zone).date(),
-    )
-
-
 def _declaration_candidate(
-    row: dict[str, Any], declared_orders: dict[int, list[int]], orders: dict[int, dict[str, Any]]
+    row: tuple[Any, ...],
+    declared_orders: dict[int, list[int]],
+    order_references: OrderReferences,
+    names: _CustomerNames,
 ) -> Candidate:
-    order_ids = sorted(declared_orders.get(row["id"], []))
-    references = [ref for order_id in order_ids for ref in _order_references(orders[order_id])]
-    references.append(("customer", _customer_number(row["customer_id"])))
-    if row["reference"].strip():
-        references.append(("declared", row["reference"].strip()))
-    names = _customer_names(row)
-    if row["payer_name"].strip():
-        names.append(row["payer_name"].strip())
+    declaration_id, customer_id, amount, currency, paid_on, payer_name, reference = row[:7]
+    order_ids = sorted(declared_orders.get(declaration_id, []))
+    references = [ref for order_id in order_ids for ref in order_references[order_id]]
+    references.append(("customer", _customer_number(customer_id)))
+    if reference.strip():
+        references.append(("declared", reference.strip()))
+    customer_names = names.of(row[7], row[8])
+    payer = payer_name.strip()
     return Candidate(
-        customer_id=row["customer_id"],
-        declaration_id=row["id"],
+        customer_id=customer_id,
+        declaration_id=declaration_id,
         order_ids=tuple(order_ids),
-        expected=row["amount"],
-        currency=row["currency"],
+        expected=amount,
+        currency=currency,
         references=tuple(references),
-        names=tuple(names),
-        on=row["paid_on"],
-        declared_payer=row["payer_name"].strip(),
+        names=(*customer_names, payer) if payer else customer_names,
+        on=paid_on,
+        declared_payer=payer,
     )
 
 
@@ -1325,7 +1475,8 @@ class _Phrases:
 
     _by_language: ClassVar[dict[str | None, _Phrases]] = {}
 
-    def __init__(self) -> None:
+    def __init__(self, language: str | None) -> None:
+        self.language = language
         self._singular: dict[str, str] = {}
         self._counted: dict[tuple[str, str, int], str] = {}
 
@@ -1334,20 +1485,25 @@ class _Phrases:
         language = get_language()
         phrases = cls._by_language.get(language)
         if phrases is None:
-            phrases = cls._by_language[language] = cls()
+            phrases = cls._by_language[language] = cls(language)
         return phrases
+
+    # Reasons are worded when first read (`Suggestion.reasons`), perhaps after the language
+    # changed: a template not memoised yet is translated in this one's language all the same.
 
     def gettext(self, message: str) -> str:
         translated = self._singular.get(message)
         if translated is None:
-            translated = self._singular[message] = gettext(message)
+            with translation.override(self.language):
+                translated = self._singular[message] = gettext(message)
         return translated
 
     def ngettext(self, singular: str, plural: str, count: int) -> str:
         key = (singular, plural, count)
         translated = self._counted.get(key)
         if translated is None:
-            translated = self._counted[key] = ngettext(singular, plural, count)
+            with translation.override(self.language):
+                translated = self._counted[key] = ngettext(singular, plural, count)
         return translated
 
 

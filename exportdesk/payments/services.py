@@ -368,10 +368,14 @@ def _without_vanished_declarations(
     return [replace(c, declaration=None) if c in vanished else c for c in confirmations]
 
 
-def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) -> list[Deposit]:
+def credits_confirm(
+    *, confirmations: list[Confirmation], actor: User | None, read_back: bool = True
+) -> list[Deposit]:
     """Confirm bank credits as customers' payments, many at once (a statement's automatic
     matches) or one (accounting's choice): each becomes a deposit, posted bank → customer deposit
-    (plus the absorbed bank charge), and its declaration is confirmed.
+    (plus the absorbed bank charge), and its declaration is confirmed. Returns the deposits, in
+    the order of `confirmations`; with `read_back=False`, nothing (a statement import confirms
+    thousands and needs none of them back: every confirmation became a deposit, or this raised).
 
     Built for batches: a fixed number of queries and bulk inserts (`core.bulk`) for the whole
     batch, not per payment. Callers may pass unsaved stand-ins carrying only primary keys."""
@@ -398,20 +402,23 @@ def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) ->
                 txns[item.transaction_id],
                 decls[declaration_id] if declaration_id is not None else None,
             )
-        accounts = ledger_accounts(
-            spec
-            for item in confirmations
-            for spec in _receipt_accounts(txns[item.transaction_id], item.customer_id)
-        )
+        # Each confirmation's three accounts; a statement's share the bank and bank charges
+        # accounts, and each customer's deposit account is named once.
+        specs = [
+            _receipt_accounts(txns[item.transaction_id], item.customer_id) for item in confirmations
+        ]
+        keys = {spec: spec.key for triple in set(specs) for spec in triple}
+        by_key = ledger_accounts(keys)
+        accounts = {spec: by_key[key] for spec, key in keys.items()}
         entry_ids = ids_reserve(JournalEntry, len(confirmations))
         deposit_ids = ids_reserve(Deposit, len(confirmations))
         entries, lines, deposits = [], [], []
-        for item, entry_id, deposit_id in zip(confirmations, entry_ids, deposit_ids, strict=True):
+        for item, triple, entry_id, deposit_id in zip(
+            confirmations, specs, entry_ids, deposit_ids, strict=True
+        ):
             txn = txns[item.transaction_id]
             customer_id = item.customer_id
-            bank, charges, held = (
-                accounts[spec.key] for spec in _receipt_accounts(txn, customer_id)
-            )
+            bank, charges, held = (accounts[spec] for spec in triple)
             credited = txn["amount"] + item.bank_charge
             entries.append(
                 {
@@ -460,6 +467,8 @@ def credits_confirm(*, confirmations: list[Confirmation], actor: User | None) ->
             )
         _receipts_told(deposits, emails, actor)
         transaction.on_commit(lambda: _deposit_notices_enqueue(deposit_ids))
+    if not read_back:
+        return []
     found = Deposit.objects.in_bulk(deposit_ids)
     return [found[pk] for pk in deposit_ids]
 
@@ -480,24 +489,31 @@ def _receipts_told(
     """Each confirmed payment in the customer's contact history and in the audit log."""
     events = []
     drafts = []
+    # Many payments are of the same amount (round prices): each is formatted once per batch.
+    formatted: dict[tuple[Decimal, str], str] = {}
     for d in deposits:
+        money = formatted.get((d["amount"], d["currency"]))
+        if money is None:
+            money = formatted[d["amount"], d["currency"]] = money_format(d["amount"], d["currency"])
         note = (
             f"Sent by {d['payer_name'] or 'someone else'}: we check payments from third parties "
             "before the money can be used."
             if d["third_party"]
             else ""
         )
-        events.append(
-            contact_event_values(
-                email=emails[d["customer_id"]],
-                customer=d["customer_id"],
-                kind=ContactEvent.Kind.NOTICE,
-                direction=ContactEvent.Direction.OUTBOUND,
-                subject=f"Payment received: {money_format(d['amount'], d['currency'])}",
-                body=note,
-                source=(Deposit, d["id"]),
-            )
+        event = contact_event_values(
+            email=emails[d["customer_id"]],
+            customer=d["customer_id"],
+            kind=ContactEvent.Kind.NOTICE,
+            direction=ContactEvent.Direction.OUTBOUND,
+            subject=f"Payment received: {money}",
+            body=note,
+            source=(Deposit, d["id"]),
         )
+        # Told when confirmed: one moment for the batch, as the deposits have (and one
+        # timestamp for the bulk insert to convert instead of one per row).
+        event["created_at"] = d["confirmed_at"]
+        events.append(event)
         drafts.append(
             AuditDraft(
                 action="payment.confirmed",

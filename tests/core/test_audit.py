@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -142,3 +142,110 @@ def test_a_nul_character_in_details_is_stored_on_every_database_and_the_chain_ho
     event.refresh_from_db()
     assert event.details == {"name\ufffd": "a\ufffdb"}
     assert audit_chain_verify() is None
+
+
+_JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(alphabet=st.characters(codec="utf-8") | st.just("\x00")),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.dates(),
+)
+_DETAILS = st.dictionaries(
+    st.text() | st.integers(),
+    st.recursive(
+        _JSON_LEAVES,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=8,
+    ),
+    max_size=5,
+)
+
+
+@given(details=_DETAILS)
+@hsettings(max_examples=300, deadline=None)
+def test_details_are_hashed_exactly_as_json_stores_them(details):
+    """The shortcut for details JSON gives back unchanged (`_stored_as_is`) must agree with the
+    round trip it skips, whatever the details hold: NUL characters, decimals, dates, int keys."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from exportdesk.core.audit import _normalise, _without_nul
+
+    expected = _without_nul(json.loads(json.dumps(details, cls=DjangoJSONEncoder)))
+    normalised = _normalise(details)
+    assert normalised == expected
+    assert json.dumps(normalised, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+@pytest.mark.django_db
+def test_many_events_at_once_verify_and_read_back_as_written():
+    from decimal import Decimal
+
+    from exportdesk.core.audit import AuditDraft, audit_events_record
+
+    drafts = [
+        AuditDraft(
+            action="bulk.event",
+            object_type="x",
+            object_id=str(i),
+            subject_id=i,
+            details={"amount": Decimal("12.50"), "n": i} if i % 2 else {"n": i, "ok": True},
+        )
+        for i in range(50)
+    ]
+    rows = audit_events_record(drafts)
+    stored = {e.seq: e for e in AuditEvent.objects.all()}
+    assert [stored[row["seq"]].hash for row in rows] == [row["hash"] for row in rows]
+    assert stored[rows[1]["seq"]].details == {"amount": "12.50", "n": 1}
+    assert stored[rows[0]["seq"]].details == {"n": 0, "ok": True}
+    assert audit_chain_verify() is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("uniform", [True, False])
+def test_bulk_rows_are_stored_as_the_orm_would_store_them(uniform):
+    """`core.bulk.rows_insert`, which the audit log and the statement import write through:
+    rows with the same columns take the quick path, rows that leave some out get the field's
+    default; timestamps, IP addresses and JSON go through the field's conversion."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exportdesk.core.bulk import rows_insert
+
+    now = timezone.now()
+    rows = []
+    for i in range(6):
+        row = {
+            "seq": 1000 + i,
+            "created_at": now + timedelta(seconds=i % 2),
+            "actor_id": None,
+            "actor_label": "system",
+            "action": "bulk.row",
+            "object_type": "x",
+            "object_id": str(i),
+            "subject_id": i,
+            "ip_address": "192.0.2.7" if i % 3 == 0 else None,
+            "details": {"i": i, "name": "Müller"},
+            "redacted_at": None,
+            "personal_digest": "d" * 64,
+            "prev_hash": "p" * 64,
+            "hash": f"{i:064d}",
+        }
+        if not uniform and i % 2:
+            del row["details"], row["redacted_at"]
+        rows.append(row)
+    with transaction.atomic():
+        rows_insert(AuditEvent, rows)
+    stored = {e.seq: e for e in AuditEvent.objects.filter(action="bulk.row")}
+    for i, row in enumerate(rows):
+        event = stored[1000 + i]
+        assert event.created_at == now + timedelta(seconds=i % 2)
+        assert event.ip_address == row["ip_address"]
+        assert event.details == row.get("details", {})
+        assert event.redacted_at is None
+        assert event.hash == row["hash"]

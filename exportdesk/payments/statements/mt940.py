@@ -10,6 +10,7 @@ need, and anything the parser cannot read for sure is an error naming the line.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +32,9 @@ _WIDE_GAP = re.compile(r"\s{2,}")
 _IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 _LETTER = re.compile(r"[^\W\d_]")
 _DIGIT = re.compile(r"\d")
+_SIX_DIGITS = re.compile(r"[0-9]{6}")
+_FOUR_DIGITS = re.compile(r"[0-9]{4}")
+_AMOUNT_CHARACTERS = re.compile(r"[0-9,.+-]*")
 
 # SWIFT lines are at most 65 characters: a full line was cut there by the bank, so the next
 # line continues the same word; a shorter line ended where the writer ended it.
@@ -286,15 +290,25 @@ def _balance(item: _Field) -> _Balance:
 
 
 def _date(text: str, item: _Field, what: str) -> date:
-    problem = f":{item.tag}: {what} {text!r} is not a valid date (YYMMDD)"
-    if not re.fullmatch(r"[0-9]{6}", text):
-        raise StatementFormatError(item.location, problem)
+    found = _yymmdd(text)
+    if found is None:
+        raise StatementFormatError(
+            item.location, f":{item.tag}: {what} {text!r} is not a valid date (YYMMDD)"
+        )
+    return found
+
+
+# A statement's entries share a handful of dates: each is read once.
+@functools.lru_cache(maxsize=4096)
+def _yymmdd(text: str) -> date | None:
+    if not _SIX_DIGITS.fullmatch(text):
+        return None
     # Two-digit years: SWIFT statements from 1980 on, as any bank still keeps online.
     year = int(text[:2])
     try:
         return date(year + (2000 if year < 80 else 1900), int(text[2:4]), int(text[4:]))
     except ValueError:
-        raise StatementFormatError(item.location, problem) from None
+        return None
 
 
 def _amount(text: str, currency: str, item: _Field) -> Decimal:
@@ -366,14 +380,12 @@ def _statement_line(item: _Field, currency: str) -> _StatementLine:
     """
     text = item.first
     value_date = _date(text[:6], item, "value date")
-    entry_date = text[6:10] if re.fullmatch(r"[0-9]{4}", text[6:10]) else None
+    entry_date = text[6:10] if _FOUR_DIGITS.fullmatch(text, 6, 10) else None
     position = 10 if entry_date else 6
     while text[position : position + 1] == " ":
         position += 1
     mark, position = _mark(text, position, item)
-    end = position
-    while text[end : end + 1] and text[end] in "0123456789,.+-":
-        end += 1
+    end = _AMOUNT_CHARACTERS.match(text, position).end()  # type: ignore[union-attr]
     amount = _amount(text[position:end], currency, item)
     code = text[end : end + 4]
     if len(code) < 4 or code[0] not in "NSF":
@@ -443,6 +455,16 @@ def _entry_date(mmdd: str, value_date: date, item: _Field) -> date:
     An entry booked on 2 January for value 31 December belongs to the next year, and the
     other way round; more than half a year apart is not a date a bank writes.
     """
+    nearest = _nearest_date(mmdd, value_date)
+    if nearest is None:
+        raise StatementFormatError(
+            item.location, f":61: entry date {mmdd!r} is not a valid date near the value date"
+        )
+    return nearest
+
+
+@functools.lru_cache(maxsize=4096)
+def _nearest_date(mmdd: str, value_date: date) -> date | None:
     candidates = []
     for year in (value_date.year - 1, value_date.year, value_date.year + 1):
         try:
@@ -451,9 +473,7 @@ def _entry_date(mmdd: str, value_date: date, item: _Field) -> date:
             continue
     nearest = min(candidates, key=lambda d: abs((d - value_date).days), default=None)
     if nearest is None or abs((nearest - value_date).days) > 183:
-        raise StatementFormatError(
-            item.location, f":61: entry date {mmdd!r} is not a valid date near the value date"
-        )
+        return None
     return nearest
 
 
