@@ -490,7 +490,8 @@ def export_start(*, export_id: int) -> DataExport | None:
     """Claim a queued export for building; None when another worker has it or it is done."""
     with transaction.atomic():
         export = (
-            DataExport.objects.select_for_update()
+            # Only the export's row: PostgreSQL cannot lock the nullable side of the user join.
+            DataExport.objects.select_for_update(of=("self",))
             .select_related("request__user")
             .filter(pk=export_id, state=DataExport.State.QUEUED)
             .first()

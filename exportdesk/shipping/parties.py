@@ -535,7 +535,7 @@ def consignee_change_confirm(*, token: str, user: User | None = None) -> Consign
     with transaction.atomic():
         found = change_for_token(token=token, user=user)
         change = (
-            ConsigneeChange.objects.select_for_update()
+            ConsigneeChange.objects.select_for_update(of=("self",))
             .select_related("order__customer", "new_consignee", "new_notify", "old_consignee")
             .get(pk=found.pk)
         )
@@ -580,7 +580,7 @@ def consignee_change_decide(
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=change.order_id)
         locked = (
-            ConsigneeChange.objects.select_for_update()
+            ConsigneeChange.objects.select_for_update(of=("self",))
             .select_related("order__customer", "new_consignee", "new_notify")
             .get(pk=change.pk)
         )
