@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from exportdesk.accounts.models import User
+from exportdesk.accounts.http import staff_of
 from exportdesk.accounts.otp import staff_required
 from exportdesk.auctions.forms import (
     ImportForm,
@@ -52,11 +52,6 @@ from exportdesk.auctions.services import (
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
 
 
-def _staff(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 # --- Lots ---------------------------------------------------------------------------------------
 
 
@@ -86,7 +81,7 @@ def _lot_saved(request: HttpRequest, form: LotForm, changed: list[str]) -> Aucti
     try:
         return lot_save(
             lot=form.save(commit=False),
-            actor=_staff(request),
+            actor=staff_of(request),
             sheet=form.cleaned_data.get("sheet"),
             changed=changed,
         )
@@ -138,7 +133,7 @@ def lot_import(request: HttpRequest) -> HttpResponse:
         if upload.size > IMPORT_MAX_BYTES:
             form.add_error("file", _("The file is larger than 10 MB; split it."))
         else:
-            report = lots_import_csv(data=upload.read(), actor=_staff(request), dry_run=dry_run)
+            report = lots_import_csv(data=upload.read(), actor=staff_of(request), dry_run=dry_run)
             if report.ok and not dry_run:
                 messages.success(
                     request,
@@ -210,7 +205,7 @@ def bid_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def bid_processed(request: HttpRequest, pk: int) -> HttpResponse:
     bid = _bid(pk)
     try:
-        bid_request_mark_processed(bid=bid, staff=_staff(request))
+        bid_request_mark_processed(bid=bid, staff=staff_of(request))
     except BidRefused as refused:
         messages.error(request, refused.message)
     else:
@@ -226,7 +221,7 @@ def bid_won(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             done = bid_result_won(
-                bid=bid, staff=_staff(request), costs=AuctionCosts(**form.cleaned_data)
+                bid=bid, staff=staff_of(request), costs=AuctionCosts(**form.cleaned_data)
             )
         except BidRefused as refused:
             form.add_error(None, refused.message)
@@ -250,7 +245,7 @@ def bid_lost(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             bid_result_lost(
                 bid=bid,
-                staff=_staff(request),
+                staff=staff_of(request),
                 hammer_price_jpy=form.cleaned_data["hammer_price_jpy"],
             )
         except BidRefused as refused:
@@ -266,7 +261,7 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
     current = auction_settings()
     form = SettingsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
-        auction_settings_save(actor=_staff(request), **form.cleaned_data)
+        auction_settings_save(actor=staff_of(request), **form.cleaned_data)
         messages.success(request, _("Saved."))
         return redirect("auctions_backoffice:settings")
     return render(

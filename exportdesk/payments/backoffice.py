@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from exportdesk.accounts.http import staff_of
 from exportdesk.accounts.models import User, normalise_email
 from exportdesk.accounts.otp import staff_required
 from exportdesk.core.audit import audit_event_record
@@ -55,11 +56,6 @@ from exportdesk.payments.services import (
 )
 from exportdesk.payments.statements import MAX_STATEMENT_BYTES, StatementFormatError
 from exportdesk.sales.models import Proforma
-
-
-def _staff(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 @staff_required("payments.view_banktransaction")
@@ -113,7 +109,7 @@ def statement_upload(request: HttpRequest) -> HttpResponse:
                     data=upload.read(),
                     file_name=upload.name,
                     bank_account=form.cleaned_data["bank_account"],
-                    actor=_staff(request),
+                    actor=staff_of(request),
                     accept_unbalanced=form.cleaned_data["accept_unbalanced"],
                 )
             except StatementFormatError as error:
@@ -153,7 +149,7 @@ def transaction_detail(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied
         if form.is_valid():
             try:
-                _confirm(txn, form.cleaned_data, _staff(request))
+                _confirm(txn, form.cleaned_data, staff_of(request))
             except PaymentRefused as refused:
                 form.add_error(None, str(refused))
             else:
@@ -201,7 +197,7 @@ def transaction_ignore_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        transaction_ignore(txn=txn, staff=_staff(request), reason=reason)
+        transaction_ignore(txn=txn, staff=staff_of(request), reason=reason)
     except PaymentRefused as refused:
         messages.error(request, str(refused))
     return redirect("payments_backoffice:queue")
@@ -216,7 +212,7 @@ def allocation_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     approve = request.POST.get("decision") == "approve"
     try:
         allocation_decide(
-            allocation=allocation, staff=_staff(request), approve=approve, reason=reason
+            allocation=allocation, staff=staff_of(request), approve=approve, reason=reason
         )
     except PaymentRefused as refused:
         messages.error(request, str(refused))
@@ -234,7 +230,7 @@ def allocation_reverse_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        allocation_reverse(allocation=allocation, staff=_staff(request), reason=reason or "-")
+        allocation_reverse(allocation=allocation, staff=staff_of(request), reason=reason or "-")
     except PaymentRefused as refused:
         messages.error(request, str(refused))
     else:
@@ -263,7 +259,7 @@ def deposit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required("payments.change_deposit")
 def deposit_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     deposit = get_object_or_404(Deposit, pk=pk)
-    staff = _staff(request)
+    staff = staff_of(request)
     try:
         if action == "clear":
             third_party_clear(deposit=deposit, staff=staff)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from exportdesk.accounts.models import User
+from exportdesk.accounts.http import staff_of
 from exportdesk.accounts.otp import staff_required
 from exportdesk.core.personal_data import CATEGORY_LABELS, DataCategory
 from exportdesk.privacy.breaches import (
@@ -31,11 +31,6 @@ from exportdesk.privacy.forms_breach import BreachEditForm, BreachForm, BreachRe
 from exportdesk.privacy.models import Breach
 
 AFFECTED_PER_PAGE = 50
-
-
-def _staff(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _breach(reference: str) -> Breach:
@@ -62,7 +57,7 @@ def breach_create(request: HttpRequest) -> HttpResponse:
     form = BreachForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            breach = breach_record(facts=form.facts(), actor=_staff(request))
+            breach = breach_record(facts=form.facts(), actor=staff_of(request))
         except (BreachRefused, ValidationError) as refused:
             form.add_error(None, " ".join(getattr(refused, "messages", [str(refused)])))
         else:
@@ -88,7 +83,7 @@ def breach_edit(request: HttpRequest, reference: str) -> HttpResponse:
                 breach=breach,
                 facts=form.facts(),
                 status=form.cleaned_data["status"],
-                actor=_staff(request),
+                actor=staff_of(request),
             )
         except ValidationError as refused:
             form.add_error(None, refused)
@@ -138,7 +133,7 @@ def breach_report_add(request: HttpRequest, reference: str) -> HttpResponse:
                 sent_at=data["sent_at"],
                 reference=data["reference"],
                 notes=data["notes"],
-                actor=_staff(request),
+                actor=staff_of(request),
             )
         except BreachRefused as refused:
             form.add_error(None, str(refused))
@@ -154,7 +149,7 @@ def breach_report_add(request: HttpRequest, reference: str) -> HttpResponse:
 @staff_required("privacy.add_breachnotice")
 def breach_notices(request: HttpRequest, reference: str) -> HttpResponse:
     breach = _breach(reference)
-    waiting = breach_notices_send(breach=breach, actor=_staff(request))
+    waiting = breach_notices_send(breach=breach, actor=staff_of(request))
     if waiting:
         messages.success(
             request,

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from exportdesk.accounts.models import User
+from exportdesk.accounts.http import staff_of
 from exportdesk.accounts.otp import staff_required
 from exportdesk.sales.documents import document_context, proforma_document
 from exportdesk.sales.forms import BankAccountForm, DecisionForm, ProformaForm
@@ -24,11 +24,6 @@ from exportdesk.sales.services import (
     proforma_issue,
     proforma_release,
 )
-
-
-def _staff(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 @staff_required("sales.view_proforma")
@@ -67,7 +62,7 @@ def proforma_create(request: HttpRequest) -> HttpResponse:
             notes=data["notes"],
         )
         try:
-            proforma = proforma_issue(draft=draft, staff=_staff(request))
+            proforma = proforma_issue(draft=draft, staff=staff_of(request))
         except ProformaRefused as refused:
             for reason in refused.reasons:
                 form.add_error(None, reason)
@@ -100,7 +95,7 @@ def proforma_cancel(request: HttpRequest, number: str) -> HttpResponse:
     proforma = get_object_or_404(Proforma, number=number)
     if proforma.status not in (Proforma.Status.ISSUED, Proforma.Status.ACCEPTED):
         messages.error(request, _("Only an open proforma can be cancelled."))
-    elif proforma_release(proforma=proforma, actor=_staff(request), cancelled=True).status != (
+    elif proforma_release(proforma=proforma, actor=staff_of(request), cancelled=True).status != (
         Proforma.Status.CANCELLED
     ):
         messages.error(request, _("This proforma has payments; settle them before cancelling."))
@@ -140,7 +135,7 @@ def bank_account_propose(request: HttpRequest, pk: int | None = None) -> HttpRes
         proposed["is_active"] = data["is_active"]
         code = account.code if account else data["code"]
         bank_account_change_propose(
-            staff=_staff(request), proposed=proposed, code=code, bank_account=account
+            staff=staff_of(request), proposed=proposed, code=code, bank_account=account
         )
         messages.success(
             request, _("Change proposed. A second member of accounting must approve it.")
@@ -164,7 +159,7 @@ def bank_account_decide(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             bank_account_change_decide(
                 change=change,
-                staff=_staff(request),
+                staff=staff_of(request),
                 approve=approve,
                 reason=form.cleaned_data["reason"],
             )

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from exportdesk.accounts.models import User
+from exportdesk.accounts.http import staff_of
 from exportdesk.accounts.otp import staff_required
 from exportdesk.payments.selectors import orders_paid
 from exportdesk.privacy.models import ProvisionRecord
@@ -74,11 +74,6 @@ from exportdesk.shipping.shipments import (
 BOARD_PAGE_SIZE = 50
 
 
-def _staff(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 def _posted(request: HttpRequest) -> Any:
     # An empty POST is still a submission: its form must be bound to show what is missing.
     return request.POST if request.method == "POST" else None
@@ -132,7 +127,7 @@ def shipment_new(request: HttpRequest) -> HttpResponse:
     form = ShipmentForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            shipment = shipment_create(details=form.details(), actor=_staff(request))
+            shipment = shipment_create(details=form.details(), actor=staff_of(request))
         except ShippingRefused as refused:
             form.add_error(None, str(refused))
         else:
@@ -154,7 +149,7 @@ def shipment_edit(request: HttpRequest, reference: str) -> HttpResponse:
     form = ShipmentForm(_posted(request), shipment=shipment)
     if request.method == "POST" and form.is_valid():
         try:
-            shipment_update(shipment=shipment, details=form.details(), actor=_staff(request))
+            shipment_update(shipment=shipment, details=form.details(), actor=staff_of(request))
         except ShippingRefused as refused:
             form.add_error(None, str(refused))
         else:
@@ -223,7 +218,7 @@ def shipment_order_add_view(request: HttpRequest, reference: str) -> HttpRespons
     if form.is_valid():
         order = form.cleaned_data["order_number"]
         try:
-            shipment_order_add(shipment=shipment, order=order, actor=_staff(request))
+            shipment_order_add(shipment=shipment, order=order, actor=staff_of(request))
         except ShippingRefused as refused:
             form.add_error("order_number", str(refused))
         else:
@@ -242,7 +237,7 @@ def shipment_order_remove_view(request: HttpRequest, reference: str, number: str
     shipment = _shipment(reference)
     order = _order(number)
     try:
-        shipment_order_remove(shipment=shipment, order=order, actor=_staff(request))
+        shipment_order_remove(shipment=shipment, order=order, actor=staff_of(request))
     except ShippingRefused as refused:
         return _shipment_page(request, shipment, error=str(refused))
     messages.success(
@@ -258,7 +253,7 @@ def shipment_order_remove_view(request: HttpRequest, reference: str, number: str
 def shipment_book_view(request: HttpRequest, reference: str) -> HttpResponse:
     shipment = _shipment(reference)
     try:
-        records = shipment_book(shipment=shipment, actor=_staff(request))
+        records = shipment_book(shipment=shipment, actor=staff_of(request))
     except ShippingRefused as refused:
         return _shipment_page(request, shipment, error=str(refused))
     messages.success(
@@ -292,7 +287,7 @@ def _step_recorded(
             status=data["status"],
             happened_at=data["happened_at"],
             note=data["note"],
-            actor=_staff(request),
+            actor=staff_of(request),
         )
     except ShippingRefused as refused:
         form.add_error(None, str(refused))
@@ -378,7 +373,7 @@ def inspection_new(request: HttpRequest, number: str) -> HttpResponse:
                 agency=data["agency"],
                 kind=data["kind"],
                 booked_for=data["booked_for"],
-                actor=_staff(request),
+                actor=staff_of(request),
             )
         except ShippingRefused as refused:
             form.add_error(None, str(refused))
@@ -414,7 +409,7 @@ def inspection_result(request: HttpRequest, pk: int) -> HttpResponse:
                 certificate=data["certificate"],
                 certificate_number=data["certificate_number"],
                 result_at=data["result_at"],
-                actor=_staff(request),
+                actor=staff_of(request),
             )
         except ShippingRefused as refused:
             form.add_error(None, str(refused))
@@ -461,7 +456,7 @@ def courier_new(request: HttpRequest, number: str) -> HttpResponse:
                 documents=data["documents"],
                 addressed_to=data["addressed_to"],
                 dispatched_at=data["dispatched_at"],
-                actor=_staff(request),
+                actor=staff_of(request),
             )
         except ShippingRefused as refused:
             form.add_error(None, str(refused))
@@ -483,7 +478,7 @@ def courier_new(request: HttpRequest, number: str) -> HttpResponse:
 def courier_delivered(request: HttpRequest, pk: int) -> HttpResponse:
     dispatch = get_object_or_404(CourierDispatch.objects.select_related("order"), pk=pk)
     try:
-        courier_mark_delivered(dispatch=dispatch, actor=_staff(request))
+        courier_mark_delivered(dispatch=dispatch, actor=staff_of(request))
     except ShippingRefused as refused:
         messages.error(request, str(refused))
     else:

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from exportdesk.accounts.models import User
+from exportdesk.accounts.http import staff_of
 from exportdesk.accounts.otp import staff_required
 from exportdesk.core.audit import audit_event_record
 from exportdesk.stock.forms import (
@@ -54,11 +54,6 @@ from exportdesk.stock.services import (
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 
 
-def _staff(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 def _require(request: HttpRequest, perm: str) -> None:
     if not request.user.has_perm(perm):
         raise PermissionDenied
@@ -87,7 +82,7 @@ def vehicle_list(request: HttpRequest) -> HttpResponse:
 def vehicle_create(request: HttpRequest) -> HttpResponse:
     form = VehicleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        vehicle = vehicle_save(vehicle=form.save(commit=False), actor=_staff(request))
+        vehicle = vehicle_save(vehicle=form.save(commit=False), actor=staff_of(request))
         messages.success(request, _("Vehicle %(number)s added.") % {"number": vehicle.stock_number})
         return redirect("stock_backoffice:vehicle_edit", pk=vehicle.pk)
     return render(
@@ -106,7 +101,9 @@ def vehicle_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         updated = form.save(commit=False)
         vehicle_save(
-            vehicle=updated, actor=_staff(request), changed=vehicle_fields_changed(before, updated)
+            vehicle=updated,
+            actor=staff_of(request),
+            changed=vehicle_fields_changed(before, updated),
         )
         messages.success(request, _("Vehicle %(number)s saved.") % {"number": updated.stock_number})
         return redirect("stock_backoffice:vehicle_edit", pk=updated.pk)
@@ -131,7 +128,7 @@ def vehicle_status(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             vehicle_status_change(
-                vehicle=vehicle, new_status=form.cleaned_data["status"], actor=_staff(request)
+                vehicle=vehicle, new_status=form.cleaned_data["status"], actor=staff_of(request)
             )
         except InvalidTransition as error:
             messages.error(request, str(error))
@@ -149,7 +146,7 @@ def photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
             photo_add(
                 vehicle=vehicle,
                 upload=form.cleaned_data["image"],
-                actor=_staff(request),
+                actor=staff_of(request),
                 caption=form.cleaned_data["caption"],
             )
         except ValidationError as error:
@@ -166,7 +163,7 @@ def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
     photo = get_object_or_404(VehiclePhoto, pk=pk)
     vehicle_pk = photo.vehicle_id
     if request.method == "POST":
-        photo_remove(photo=photo, actor=_staff(request))
+        photo_remove(photo=photo, actor=staff_of(request))
         messages.success(request, _("Photo removed."))
     return redirect("stock_backoffice:vehicle_edit", pk=vehicle_pk)
 
@@ -181,7 +178,7 @@ def vehicle_import(request: HttpRequest) -> HttpResponse:
         if upload.size > IMPORT_MAX_BYTES:
             form.add_error("file", _("The file is larger than 20 MB; split it."))
         else:
-            report = vehicles_import_csv(data=upload.read(), actor=_staff(request))
+            report = vehicles_import_csv(data=upload.read(), actor=staff_of(request))
             if report.ok:
                 messages.success(
                     request,
@@ -295,11 +292,11 @@ def table_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpRe
     if request.method == "POST" and form.is_valid():
         row = form.save(commit=False)
         if isinstance(row, DestinationRule):
-            row.updated_by = _staff(request)
+            row.updated_by = staff_of(request)
         row.save()
         audit_event_record(
             action=f"{slug}.{'changed' if instance else 'added'}",
-            actor=_staff(request),
+            actor=staff_of(request),
             obj=row,
             details={"fields": list(form.changed_data)},
         )
@@ -321,7 +318,7 @@ def pricing(request: HttpRequest) -> HttpResponse:
         form.save()
         audit_event_record(
             action="pricing.changed",
-            actor=_staff(request),
+            actor=staff_of(request),
             obj=current,
             details={"insurance_rate": str(current.insurance_rate)},
         )
