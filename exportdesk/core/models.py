@@ -9,7 +9,6 @@ anonymising a user never rewrites the history that mentions them.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any, ClassVar
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -101,8 +100,13 @@ HASHED_FIELDS = (
 PERSONAL_FIELDS = ("actor_label", "ip_address", "details")
 
 
+# One encoder for every hash (json.dumps would build one per call: a statement import hashes
+# tens of thousands of events).
+_CANONICAL = DjangoJSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def _canonical(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False).encode()
+    return _CANONICAL.encode(payload).encode()
 
 
 def personal_digest(values: dict[str, Any]) -> str:

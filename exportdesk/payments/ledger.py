@@ -96,41 +96,45 @@ def ledger_account(
 ) -> LedgerAccount:
     """The account of that kind, owner and currency, opened on first use."""
     spec = account_spec(kind, currency, bank_account=bank_account, customer=customer, order=order)
-    return ledger_accounts([spec])[spec.key]
+    return LedgerAccount.objects.get(pk=ledger_account_ids([spec])[spec.key])
 
 
-def ledger_accounts(specs: Iterable[AccountSpec]) -> dict[str, LedgerAccount]:
-    """Many accounts at once, opened where missing, by key (a few queries for a whole batch)."""
+def ledger_account_ids(specs: Iterable[AccountSpec]) -> dict[str, int]:
+    """Many accounts' ids at once, by key, opened where missing: a statement's thousands of
+    customer deposit accounts in a few queries, and no model instance per account."""
     wanted = {spec.key: spec for spec in specs}
-    keys = list(wanted)
-    found = _accounts_by_key(keys)
-    missing = [
-        {
-            "key": key,
-            "kind": spec.kind,
-            "currency": spec.currency,
-            "bank_account_id": spec.bank_account_id,
-            "customer_id": spec.customer_id,
-            "order_id": spec.order_id,
-        }
-        for key, spec in wanted.items()
-        if key not in found
-    ]
-    if missing:
+    while True:
+        found = _account_ids(list(wanted))
+        missing = [_account_row(key, spec) for key, spec in wanted.items() if key not in found]
+        if not missing:
+            return found
         try:
             with transaction.atomic():
-                rows_insert(LedgerAccount, missing)
+                rows_insert(LedgerAccount, missing)  # writes each new row's id into it
         except IntegrityError:
-            pass  # a concurrent transaction opened some of them first: read theirs
-        found = _accounts_by_key(keys)
-    return found
+            # A concurrent transaction opened some of them first (and none of ours were
+            # written): read theirs, then open the rest.
+            continue
+        found.update((row["key"], row["id"]) for row in missing)
+        return found
 
 
-def _accounts_by_key(keys: list[str]) -> dict[str, LedgerAccount]:
-    found: dict[str, LedgerAccount] = {}
+def _account_row(key: str, spec: AccountSpec) -> dict[str, object]:
+    return {
+        "key": key,
+        "kind": spec.kind,
+        "currency": spec.currency,
+        "bank_account_id": spec.bank_account_id,
+        "customer_id": spec.customer_id,
+        "order_id": spec.order_id,
+    }
+
+
+def _account_ids(keys: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    accounts = LedgerAccount.objects.order_by()
     for start in range(0, len(keys), 900):
-        chunk = keys[start : start + 900]
-        found.update((a.key, a) for a in LedgerAccount.objects.filter(key__in=chunk))
+        found.update(accounts.filter(key__in=keys[start : start + 900]).values_list("key", "id"))
     return found
 
 

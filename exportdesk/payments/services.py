@@ -35,7 +35,7 @@ from exportdesk.payments.ledger import (
     entry_post,
     entry_reverse,
     ledger_account,
-    ledger_accounts,
+    ledger_account_ids,
 )
 from exportdesk.payments.models import (
     AccountKind,
@@ -402,23 +402,24 @@ def credits_confirm(
                 txns[item.transaction_id],
                 decls[declaration_id] if declaration_id is not None else None,
             )
-        # Each confirmation's three accounts; a statement's share the bank and bank charges
-        # accounts, and each customer's deposit account is named once.
-        specs = [
-            _receipt_accounts(txns[item.transaction_id], item.customer_id) for item in confirmations
+        # Each confirmation's three accounts, worked out once per bank account, currency and
+        # customer: a statement's confirmations share the bank and bank charges accounts, and a
+        # customer who paid twice has one deposit account.
+        owners = [
+            _receipt_owner(txns[item.transaction_id], item.customer_id) for item in confirmations
         ]
-        keys = {spec: spec.key for triple in set(specs) for spec in triple}
-        by_key = ledger_accounts(keys)
-        accounts = {spec: by_key[key] for spec, key in keys.items()}
+        specs = {owner: _receipt_accounts(*owner) for owner in set(owners)}
+        ids = ledger_account_ids(spec for triple in specs.values() for spec in triple)
+        accounts = {owner: [ids[spec.key] for spec in triple] for owner, triple in specs.items()}
         entry_ids = ids_reserve(JournalEntry, len(confirmations))
         deposit_ids = ids_reserve(Deposit, len(confirmations))
         entries, lines, deposits = [], [], []
-        for item, triple, entry_id, deposit_id in zip(
-            confirmations, specs, entry_ids, deposit_ids, strict=True
+        for item, owner, entry_id, deposit_id in zip(
+            confirmations, owners, entry_ids, deposit_ids, strict=True
         ):
             txn = txns[item.transaction_id]
             customer_id = item.customer_id
-            bank, charges, held = (accounts[spec] for spec in triple)
+            bank, charges, held = accounts[owner]
             credited = txn["amount"] + item.bank_charge
             entries.append(
                 {
@@ -430,12 +431,12 @@ def credits_confirm(
                     "actor_id": actor.pk if actor else None,
                 }
             )
-            lines.append({"entry_id": entry_id, "account_id": bank.pk, "amount": txn["amount"]})
+            lines.append({"entry_id": entry_id, "account_id": bank, "amount": txn["amount"]})
             if item.bank_charge:
                 lines.append(
-                    {"entry_id": entry_id, "account_id": charges.pk, "amount": item.bank_charge}
+                    {"entry_id": entry_id, "account_id": charges, "amount": item.bank_charge}
                 )
-            lines.append({"entry_id": entry_id, "account_id": held.pk, "amount": -credited})
+            lines.append({"entry_id": entry_id, "account_id": held, "amount": -credited})
             deposits.append(
                 {
                     "id": deposit_id,
@@ -473,11 +474,19 @@ def credits_confirm(
     return [found[pk] for pk in deposit_ids]
 
 
-def _receipt_accounts(txn: dict[str, Any], customer_id: int) -> tuple[AccountSpec, ...]:
+ReceiptOwner = tuple[int, str, int]  # bank account, currency, customer
+
+
+def _receipt_owner(txn: dict[str, Any], customer_id: int) -> ReceiptOwner:
+    return (txn["bank_account_id"], txn["currency"], customer_id)
+
+
+def _receipt_accounts(
+    bank_account_id: int, currency: str, customer_id: int
+) -> tuple[AccountSpec, ...]:
     """Bank, bank charges and the customer's deposits, in the credit's currency."""
-    currency = txn["currency"]
     return (
-        AccountSpec(AccountKind.BANK, currency, bank_account_id=txn["bank_account_id"]),
+        AccountSpec(AccountKind.BANK, currency, bank_account_id=bank_account_id),
         AccountSpec(AccountKind.BANK_CHARGES, currency),
         AccountSpec(AccountKind.CUSTOMER_DEPOSIT, currency, customer_id=customer_id),
     )
