@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Model, Sum
@@ -119,7 +120,7 @@ def ledger_account_ids(specs: Iterable[AccountSpec]) -> dict[str, int]:
         return found
 
 
-def _account_row(key: str, spec: AccountSpec) -> dict[str, object]:
+def _account_row(key: str, spec: AccountSpec) -> dict[str, Any]:
     return {
         "key": key,
         "kind": spec.kind,
