@@ -19,13 +19,13 @@ from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import AuditDraft, audit_event_record, audit_events_record
 from exportdesk.core.bulk import ids_reserve, rows_insert
 from exportdesk.core.mail import mail_send_template
 from exportdesk.core.money import INVOICE_CURRENCIES, ZERO, money_format, quantize
+from exportdesk.core.uploads import UploadProblem, UploadRejected, upload_content_type
 from exportdesk.messaging.models import ContactEvent
 from exportdesk.messaging.services import contact_event_record, contact_event_values
 from exportdesk.payments.ledger import (
@@ -59,42 +59,26 @@ class PaymentRefused(Exception):
 
 # --- Declarations -------------------------------------------------------------------------------
 
-SLIP_TYPES = {
-    b"%PDF-": "application/pdf",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-}
-
 
 def slip_content_type(upload: UploadedFile) -> str:
     """The slip's real type from its content (never its name): PDF, JPEG or PNG up to the size
     limit. An executable renamed .pdf, or a broken image, is refused."""
-    if upload.size is None or upload.size > settings.SLIP_MAX_BYTES:
-        raise PaymentRefused(
-            _("The slip is too large: the limit is %(mb)s MB.")
-            % {"mb": settings.SLIP_MAX_BYTES // (1024 * 1024)}
-        )
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    kind = next((t for magic, t in SLIP_TYPES.items() if head.startswith(magic)), "")
-    if not kind:
-        raise PaymentRefused(_("The slip must be a PDF, JPEG or PNG file."))
-    if kind.startswith("image/"):
-        try:
-            with Image.open(upload) as image:
-                image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise PaymentRefused(_("The slip image is damaged or not really an image.")) from exc
-        finally:
-            upload.seek(0)
-    else:
-        upload.seek(max(0, upload.size - 1024))
-        tail = upload.read()
-        upload.seek(0)
-        if b"%%EOF" not in tail:
-            raise PaymentRefused(_("The slip PDF is incomplete or damaged."))
-    return kind
+    try:
+        return upload_content_type(upload, max_bytes=settings.SLIP_MAX_BYTES)
+    except UploadRejected as rejected:
+        raise PaymentRefused(_slip_problem(rejected.problem)) from rejected
+
+
+def _slip_problem(problem: UploadProblem) -> str:
+    if problem is UploadProblem.TOO_LARGE:
+        return _("The slip is too large: the limit is %(mb)s MB.") % {
+            "mb": settings.SLIP_MAX_BYTES // (1024 * 1024)
+        }
+    if problem is UploadProblem.DAMAGED_PDF:
+        return _("The slip PDF is incomplete or damaged.")
+    if problem is UploadProblem.DAMAGED_IMAGE:
+        return _("The slip image is damaged or not really an image.")
+    return _("The slip must be a PDF, JPEG or PNG file.")
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import audit_event_record
+from exportdesk.core.uploads import EXTENSIONS, UploadProblem, UploadRejected, upload_content_type
 from exportdesk.payments.selectors import order_balances
 from exportdesk.sales.models import Order
 from exportdesk.shipping.models import DocumentDownload, DocumentKind, DocumentRule, ExportDocument
@@ -35,68 +35,38 @@ class DocumentRefused(Exception):
 
 # --- The file itself ---------------------------------------------------------------------------
 
-# The first bytes of each accepted type: what the file is, whatever its name says.
-_MAGIC = {
-    b"%PDF-": "application/pdf",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-}
-_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
-
 
 def document_file_check(upload: UploadedFile) -> str:
     """The file's real type from its content (never its name): PDF, JPEG or PNG up to
-    EXPORT_DOCUMENT_MAX_BYTES. An executable renamed .pdf, or a broken file, is refused.
-
-    The same check as transfer slips in payments, with this limit and these words; it stays a
-    copy until the check moves below both apps."""
-    limit = settings.EXPORT_DOCUMENT_MAX_BYTES
-    if upload.size is None or upload.size > limit:
-        raise DocumentRefused(
-            _("The file is too large: the limit is %(mb)s MB.") % {"mb": limit // (1024 * 1024)}
-        )
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    kind = next((t for magic, t in _MAGIC.items() if head.startswith(magic)), "")
-    if not kind:
-        raise DocumentRefused(_("The document must be a PDF, JPEG or PNG file."))
-    if kind == "application/pdf":
-        _pdf_check(upload)
-    else:
-        _image_check(upload)
-    return kind
-
-
-def _pdf_check(upload: UploadedFile) -> None:
-    # A PDF ends with %%EOF (in its last kilobyte): a truncated upload or a disguised file does not.
-    upload.seek(max(0, (upload.size or 0) - 1024))
-    tail = upload.read()
-    upload.seek(0)
-    if b"%%EOF" not in tail:
-        raise DocumentRefused(_("The PDF is incomplete or damaged."))
-
-
-def _image_check(upload: UploadedFile) -> None:
+    EXPORT_DOCUMENT_MAX_BYTES. An executable renamed .pdf, or a broken file, is refused."""
     try:
-        with Image.open(upload) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DocumentRefused(_("The image is damaged or not really an image.")) from exc
-    finally:
-        upload.seek(0)
+        return upload_content_type(upload, max_bytes=settings.EXPORT_DOCUMENT_MAX_BYTES)
+    except UploadRejected as rejected:
+        raise DocumentRefused(_document_problem(rejected.problem)) from rejected
+
+
+def _document_problem(problem: UploadProblem) -> str:
+    if problem is UploadProblem.TOO_LARGE:
+        return _("The file is too large: the limit is %(mb)s MB.") % {
+            "mb": settings.EXPORT_DOCUMENT_MAX_BYTES // (1024 * 1024)
+        }
+    if problem is UploadProblem.DAMAGED_PDF:
+        return _("The PDF is incomplete or damaged.")
+    if problem is UploadProblem.DAMAGED_IMAGE:
+        return _("The image is damaged or not really an image.")
+    return _("The document must be a PDF, JPEG or PNG file.")
 
 
 def _stored_name(content_type: str) -> str:
     # Nothing of the uploaded name reaches storage: it can hold personal data or path tricks.
-    return f"{uuid.uuid4().hex}.{_EXTENSIONS[content_type]}"
+    return f"{uuid.uuid4().hex}.{EXTENSIONS[content_type]}"
 
 
 def document_filename(document: ExportDocument) -> str:
     """What the customer's browser saves it as: order number, kind and type, nothing else."""
     number = re.sub(r"[^A-Za-z0-9-]+", "-", document.order.number).strip("-") or "order"
     kind = document.kind.replace("_", "-")
-    return f"{number}-{kind}.{_EXTENSIONS.get(document.content_type, 'bin')}"
+    return f"{number}-{kind}.{EXTENSIONS.get(document.content_type, 'bin')}"
 
 
 # --- Release rules -----------------------------------------------------------------------------
