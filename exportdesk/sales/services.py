@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 
 from exportdesk.accounts.models import User, normalise_email
 from exportdesk.core.audit import audit_event_record
+from exportdesk.core.bank_days import bank_days_after
 from exportdesk.core.http import client_ip
 from exportdesk.core.mail import mail_send_template
 from exportdesk.core.money import quantize
@@ -184,17 +185,6 @@ class ProformaDraft:
     notes: str = ""
 
 
-def business_days_after(start: date, days: int) -> date:
-    """`days` bank business days after `start` (Saturdays and Sundays skipped)."""
-    current = start
-    remaining = days
-    while remaining:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
-
-
 @dataclass(frozen=True)
 class _PricedLine:
     kind: str
@@ -311,7 +301,7 @@ def proforma_issue(*, draft: ProformaDraft, staff: User) -> Proforma:
         )
     priced = _priced_lines(draft)
     today = timezone.localdate()
-    due = draft.due_date or business_days_after(today, settings.PROFORMA_DUE_BUSINESS_DAYS)
+    due = draft.due_date or bank_days_after(today, settings.PROFORMA_DUE_BUSINESS_DAYS)
     if due < today:
         raise ProformaRefused([gettext("The due date cannot be in the past.")])
     with transaction.atomic():

@@ -476,3 +476,17 @@ def test_it_leaves_a_paid_proforma_alone(bob, mailoutbox, committed):
     car = car_of(order.proforma)
     assert car.status == VehicleStatus.SOLD
     assert mailoutbox == []
+
+
+def test_the_default_due_date_counts_days_the_banks_are_open(
+    sales_client, alice, yen_account, monkeypatch
+):
+    # Issued on the Thursday before Golden Week: five bank days later is 12 May, not 7 May.
+    monkeypatch.setattr(timezone, "localdate", lambda *args: date(2026, 4, 30))
+    roro_rate(mombasa())
+    response = sales_client.post(
+        "/backoffice/sales/proformas/new/",
+        form(customer=alice, cars=[vehicle()], account=yen_account),
+    )
+    assert response.status_code == 302, page_text(response)
+    assert Proforma.objects.get().due_date == date(2026, 5, 12)
