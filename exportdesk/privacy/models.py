@@ -298,6 +298,7 @@ class Recipient(models.Model):
         AUCTION_HOUSE = "auction_house", _("Auction house")
         ADVISER = "adviser", _("Professional adviser")
         PROCESSOR = "processor", _("IT or cloud service")
+        COURIER = "courier", _("Courier")
 
     class Relationship(models.TextChoices):
         PROCESSOR = "processor", _("Processor (acts on our instructions)")

@@ -1,7 +1,8 @@
 """Demo recipients: the companies an exporter's customer data typically goes to. Idempotent.
 
-The names are invented; the kinds, relationships and safeguards are the ones an exporter in
-Yokohama shipping to East Africa would record.
+The names are invented, except the couriers', which are the ones exporters actually send
+originals with; the kinds, relationships and safeguards are the ones an exporter in Yokohama
+shipping to East Africa would record, and every contact is an example address.
 """
 
 from __future__ import annotations
@@ -77,6 +78,30 @@ DEMO_RECIPIENTS: list[dict[str, str]] = [
             "Enforcement Rules Art. 16); the host is certified under the APEC CBPR system."
         ),
         "contact": "dpa@nimbus-cloud.example",
+    },
+    # Couriers of original documents. The Japanese companies take the envelope; their own
+    # network delivers it abroad, which the safeguard tells the customer.
+    {
+        "name": "DHL Express Japan",
+        "kind": Kind.COURIER,
+        "country": "JP",
+        "relationship": Relationship.THIRD_PARTY,
+        "transfer_safeguard": (
+            "The waybill travels with the envelope to the DHL group's office in the destination "
+            "country, under the group's data-protection rules."
+        ),
+        "contact": "+81 3-5555-0101",
+    },
+    {
+        "name": "Japan Post EMS",
+        "kind": Kind.COURIER,
+        "country": "JP",
+        "relationship": Relationship.THIRD_PARTY,
+        "transfer_safeguard": (
+            "The destination country's postal operator delivers the item under the Universal "
+            "Postal Convention."
+        ),
+        "contact": "+81 3-5555-0102",
     },
 ]
 

@@ -79,6 +79,7 @@ _KIND_PURPOSES: dict[str, tuple[Purpose, ...]] = {
     Recipient.Kind.AUCTION_HOUSE: (Purpose.SALES,),
     Recipient.Kind.ADVISER: (Purpose.LEGAL_COMPLIANCE,),
     Recipient.Kind.PROCESSOR: tuple(Purpose),
+    Recipient.Kind.COURIER: (Purpose.SHIPPING,),
 }
 
 SUBJECTS_WITH_ACCOUNT = gettext_lazy("people with an account (customers and staff)")

@@ -662,7 +662,7 @@ def test_nobody_is_told_when_nothing_was_given(alice, broker, mailoutbox):
 
 
 def test_the_demo_recipients_load_once_with_their_safeguards():
-    assert seed_demo_recipients() == ["Added 6 demo recipients of personal data."]
+    assert seed_demo_recipients() == ["Added 8 demo recipients of personal data."]
     assert seed_demo_recipients() == []
     for recipient in Recipient.objects.all():
         assert recipient.country == "JP" or recipient.transfer_safeguard
@@ -674,4 +674,5 @@ def test_the_demo_recipients_load_once_with_their_safeguards():
         "inspection_agency",
         "bank",
         "processor",
+        "courier",
     } <= kinds
