@@ -451,7 +451,7 @@ def courier_new(request: HttpRequest, number: str) -> HttpResponse:
         try:
             courier_dispatch_record(
                 order=order,
-                carrier=data["carrier"],
+                courier=data["carrier"],
                 tracking_number=data["tracking_number"],
                 documents=data["documents"],
                 addressed_to=data["addressed_to"],

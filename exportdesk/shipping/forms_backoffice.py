@@ -192,8 +192,15 @@ class PartyChoiceField(forms.ModelChoiceField):
 
 
 class CourierForm(NoLabelSuffix, forms.Form):
-    carrier = forms.CharField(
-        label=_("Carrier"), max_length=40, widget=forms.TextInput(attrs={"list": "carriers"})
+    # Only couriers in the recipient registry: the waybill hands them the addressee's data, and
+    # the registry is what the record of provision names.
+    carrier = RecipientField(
+        label=_("Carrier"),
+        queryset=_recipients(Recipient.Kind.COURIER),
+        help_text=_("From the recipient registry."),
+        error_messages={
+            "invalid_choice": _("Choose an active courier from the recipient registry.")
+        },
     )
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=60)
     documents = forms.MultipleChoiceField(
@@ -221,6 +228,11 @@ class CourierForm(NoLabelSuffix, forms.Form):
         ).order_by("role", "name", "pk")
         if consignee is not None:
             field.initial = consignee.pk
+
+    def couriers_registered(self) -> bool:
+        carrier = self.fields["carrier"]
+        assert isinstance(carrier, forms.ModelChoiceField)
+        return carrier.queryset is not None and carrier.queryset.exists()
 
 
 class BoardFilterForm(NoLabelSuffix, forms.Form):

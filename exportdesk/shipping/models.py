@@ -295,7 +295,10 @@ class CourierDispatch(models.Model):
     """Original documents sent to the customer or consignee by courier."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="courier_dispatches")
-    carrier = models.CharField(_("carrier"), max_length=40)
+    # The courier's name as the recipient registry spelled it on the day: the record of
+    # provision links the dispatch to the registry entry, and a later rename must not change
+    # what the customer was told.
+    carrier = models.CharField(_("carrier"), max_length=200)
     tracking_number = models.CharField(_("tracking number"), max_length=60)
     documents = models.CharField(_("documents sent"), max_length=300)
     addressed_to = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="+")

@@ -4,8 +4,9 @@ A shipment carries paid (or partly paid) orders with a consignee to one port of 
 Booking it hands each order's consignee, notify party and customer to the shipping line (and the
 forwarder and customs broker when set): one record of provision per person and recipient is
 written in the same transaction, and a person who restricted disclosure stops the booking with
-nothing written. Timeline steps only move forward and each one is e-mailed to the customers who
-want that kind of update.
+nothing written. Originals sent by courier hand the addressee's name, address and phone to the
+courier, with their record of provision the same way. Timeline steps only move forward and each
+one is e-mailed to the customers who want that kind of update.
 """
 
 from __future__ import annotations
@@ -464,6 +465,12 @@ class DisclosedPerson:
 ROLE_CUSTOMER = gettext_lazy("Customer")
 ROLE_CONSIGNEE = gettext_lazy("Consignee")
 ROLE_NOTIFY = gettext_lazy("Notify party")
+ROLE_ADDRESSEE = gettext_lazy("Addressee of the originals")
+
+# What a courier's waybill names for the addressee. The address book's e-mail address and ID or
+# tax number are for the B/L and customs; the waybill does not carry them, so neither does the
+# record of provision.
+WAYBILL_ITEMS = ("name", "company", "address", "country", "phone number")
 
 
 def _party_items(party: Party) -> dict[str, str]:
@@ -905,21 +912,28 @@ def courier_documents(dispatch: CourierDispatch) -> list[str]:
 def courier_dispatch_record(
     *,
     order: Order,
-    carrier: str,
+    courier: Recipient,
     tracking_number: str,
     documents: Sequence[str],
     addressed_to: Party,
     actor: User,
     dispatched_at: datetime.datetime | None = None,
 ) -> CourierDispatch:
-    """Originals sent by courier: the dispatch, and the order's "documents couriered" step with
-    the carrier and tracking number, e-mailed to the customer."""
-    carrier = " ".join(carrier.split())
+    """Originals sent by courier: the dispatch, the addressee's record of provision to the
+    courier, and the order's "documents couriered" step with the carrier and tracking number,
+    e-mailed to the customer. A refused disclosure refuses the dispatch, writing nothing."""
     tracking = "".join(tracking_number.split()).upper()
     codes = [code for code in DocumentKind.values if code in set(documents)]
     errors = []
-    if not carrier or len(carrier) > 40:
-        errors.append(_("Name the carrier (at most 40 characters)."))
+    if courier.kind != Recipient.Kind.COURIER:
+        errors.append(
+            _("%(recipient)s is not registered as a %(kind)s.")
+            % {"recipient": courier.name, "kind": Recipient.Kind.COURIER.label.lower()}
+        )
+    elif not courier.is_active:
+        errors.append(
+            _("%(recipient)s is no longer an active recipient.") % {"recipient": courier.name}
+        )
     if not TRACKING_NUMBER.match(tracking):
         errors.append(
             _(
@@ -936,19 +950,26 @@ def courier_dispatch_record(
     with transaction.atomic():
         dispatch = CourierDispatch.objects.create(
             order=order,
-            carrier=carrier,
+            carrier=courier.name,
             tracking_number=tracking,
             documents=",".join(codes),
             addressed_to=addressed_to,
             dispatched_at=when,
             recorded_by=actor,
         )
+        [provision] = disclosures_record(
+            people=[_addressee(addressed_to, order)],
+            recipients=[courier],
+            purpose=courier_purpose(order),
+            actor=actor,
+            context=dispatch,
+        )
         _step_record(
             shipment=None,
             order=order,
             status=Status.DOCUMENTS_COURIERED,
             happened_at=when,
-            note=f"{carrier} {tracking}",
+            note=f"{courier.name} {tracking}",
             actor=actor,
             notice=_Notice(
                 "shipping/email/courier_dispatched",
@@ -961,9 +982,33 @@ def courier_dispatch_record(
             actor=actor,
             obj=dispatch,
             subject_id=order.customer_id,
-            details={"order": order.number, "carrier": carrier, "documents": codes},
+            details={
+                "order": order.number,
+                "carrier": courier.name,
+                "recipient": courier.pk,
+                "documents": codes,
+                "provision": provision.pk,
+            },
         )
     return dispatch
+
+
+def _addressee(party: Party, order: Order) -> DisclosedPerson:
+    """The person on the waybill: the customer's own account when the address-book entry carries
+    their e-mail address (so the record shows on their privacy page), otherwise the entry."""
+    customer = order.customer
+    people = {f"user:{customer.pk}": DisclosedPerson(customer, customer.name, customer.email, {})}
+    person = _person_for(party, customer, people)
+    items = _party_items(party)
+    person.items = {item: items[item] for item in WAYBILL_ITEMS if item in items}
+    person.roles.append((str(ROLE_ADDRESSEE), order.number))
+    return person
+
+
+def courier_purpose(order: Order) -> str:
+    return stored_text(
+        gettext_noop("Originals of order %(number)s sent by courier"), number=order.number
+    )
 
 
 def courier_mark_delivered(

@@ -43,6 +43,7 @@ from tests.payments.factories import bank_account, confirmed_deposit
 from tests.shipping.logistics import (
     QISJ,
     agency,
+    courier,
     officer,
     passed_inspection,
     pdf,
@@ -68,7 +69,7 @@ def usd(amount: Decimal) -> str:
 @pytest.fixture
 def desk(transactional_db) -> dict[str, object]:
     """Reference data, the dollar's rate, our USD account, a priced Kenyan port, the shipping
-    line and inspection agency in the recipient registry, a customer with USD 15,000 confirmed,
+    line, inspection agency and courier in the recipient registry, a customer with USD 15,000 confirmed,
     one person of each desk, and an upcoming lot."""
     ensure_reference_data()
     usd_rate()
@@ -76,6 +77,7 @@ def desk(transactional_db) -> dict[str, object]:
     roro_rate(mombasa())
     shipping_line()
     agency()
+    courier()
     alice = customer("alice@example.com", "KE", name="Alice Wanjiru")
     anna = staff("anna.accounts@exporter.example", "accounting")
     return {
@@ -480,7 +482,7 @@ def test_a_won_lot_travels_from_the_auction_to_the_port(
     desk_page.goto(f"/backoffice/shipping/orders/{order.number}/")
     desk_page.get_by_role("link", name="Record a courier dispatch").click()
     form = desk_page.locator("main form.card")
-    form.get_by_label("Carrier").fill("DHL Express")
+    form.get_by_label("Carrier").select_option(label="DHL Express (JP)")
     form.get_by_label("Tracking number").fill("1234567890")
     form.get_by_label("Bill of lading").check()
     form.get_by_label("Export certificate (deregistration)").check()
@@ -488,6 +490,13 @@ def test_a_won_lot_travels_from_the_auction_to_the_port(
     expect(
         desk_page.get_by_text("Dispatch recorded; the customer is told the tracking number.")
     ).to_be_visible()
+    # The waybill handed the consignee's name, address and phone to the courier.
+    to_courier = ProvisionRecord.objects.get(recipient__name="DHL Express")
+    assert (to_courier.subject_name, to_courier.purpose) == (
+        "Kamau Motors Ltd",
+        f"Originals of order {order.number} sent by courier",
+    )
+    assert to_courier.data_items == ["name", "company", "address", "country", "phone number"]
 
     page.goto(shipping)
     couriers = page.locator("#couriers tbody tr")
@@ -557,7 +566,7 @@ def test_the_shipping_page_names_the_documents_sent_by_courier(
     order.refresh_from_db()
     courier_dispatch_record(
         order=order,
-        carrier="DHL Express",
+        courier=courier(),
         tracking_number="1234567890",
         documents=["bill_of_lading", "export_certificate"],
         addressed_to=order.parties.consignee,

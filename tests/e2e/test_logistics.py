@@ -18,7 +18,15 @@ from exportdesk.shipping.models import CourierDispatch, Shipment, TimelineEvent
 from tests.conftest import ensure_reference_data
 from tests.e2e.conftest import reject_cookies, sign_in
 from tests.factories import PASSWORD, customer, totp_now
-from tests.shipping.logistics import QISJ, agency, officer, pdf, shippable_order, shipping_line
+from tests.shipping.logistics import (
+    QISJ,
+    agency,
+    courier,
+    officer,
+    pdf,
+    shippable_order,
+    shipping_line,
+)
 
 pytestmark = [pytest.mark.e2e]
 
@@ -52,6 +60,7 @@ def test_a_logistics_officer_ships_a_paid_order_to_mombasa(
     order = shippable_order(alice)
     shipping_line()
     agency()
+    courier()
     today = timezone.localdate()
     page = _desk_page(new_context)
 
@@ -127,7 +136,7 @@ def test_a_logistics_officer_ships_a_paid_order_to_mombasa(
     page.get_by_role("link", name=order.number).click()
     page.get_by_role("link", name="Record a courier dispatch").click()
     form = page.locator("main form.card")
-    form.get_by_label("Carrier").fill("DHL Express")
+    form.get_by_label("Carrier").select_option(label="DHL Express (JP)")
     form.get_by_label("Tracking number").fill("1234567890")
     form.get_by_label("Bill of lading").check()
     form.get_by_label("Export certificate (deregistration)").check()
@@ -138,6 +147,7 @@ def test_a_logistics_officer_ships_a_paid_order_to_mombasa(
     ).to_be_visible()
     expect(page.get_by_role("cell", name="DHL Express 1234567890")).to_be_visible()
     assert CourierDispatch.objects.get().tracking_number == "1234567890"
+    assert ProvisionRecord.objects.filter(recipient__name="DHL Express").count() == 1
     assert list(TimelineEvent.objects.filter(order=order).values_list("status", flat=True)) == [
         "inspected",
         "at_port",

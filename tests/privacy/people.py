@@ -305,7 +305,7 @@ def _shipped(person: Person, tag: str, n: int, accountant: User) -> None:
         timeline_event_record(shipment=cargo, status=status, actor=logistics.officer())
     courier_dispatch_record(
         order=order,
-        carrier="DHL Express",
+        courier=logistics.courier(),
         tracking_number=f"12345678{n:02d}",
         documents=["bill_of_lading"],
         addressed_to=consignee,

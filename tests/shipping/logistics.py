@@ -1,5 +1,5 @@
 """Test data for the logistics desk: paid orders with consignees, the recipient registry's
-shipping line, forwarder, customs broker and inspection agency, shipments, certificates.
+shipping line, forwarder, customs broker, inspection agency and courier, shipments, certificates.
 
 Everything goes through the real services: payments approved by accounting, consignees chosen by
 the customer, recipients saved to the registry."""
@@ -135,6 +135,10 @@ def customs_broker() -> Recipient:
 
 def agency() -> Recipient:
     return recipient("Kanto Pre-Shipment Inspection Co.", Recipient.Kind.INSPECTION_AGENCY)
+
+
+def courier(name: str = "DHL Express", country: str = "JP") -> Recipient:
+    return recipient(name, Recipient.Kind.COURIER, country)
 
 
 def details(port: Port | None = None, **changes: Any) -> ShipmentDetails:

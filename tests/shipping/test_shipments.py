@@ -41,6 +41,7 @@ from tests.factories import customer, staff
 from tests.payments.factories import order_for, sales_person
 from tests.shipping.logistics import (
     consignee,
+    courier,
     customs_broker,
     details,
     forwarder,
@@ -535,7 +536,7 @@ def test_originals_go_by_courier_once_the_car_is_loaded(desk, alice, committed):
     order = shippable_order(alice)
     url = f"/backoffice/shipping/orders/{order.number}/couriers/new/"
     form = {
-        "carrier": "DHL Express",
+        "carrier": str(courier().pk),
         "tracking_number": "1234 5678 90",
         "documents": [DocumentKind.BILL_OF_LADING, DocumentKind.EXPORT_CERTIFICATE],
         "addressed_to": str(order.parties.consignee_id),
@@ -575,14 +576,14 @@ def test_a_bad_courier_dispatch_is_refused(alice, bob):
     with pytest.raises(ShippingRefused) as refused:
         courier_dispatch_record(
             order=order,
-            carrier="",
+            courier=shipping_line(),
             tracking_number="12",
             documents=["passport"],
             addressed_to=consignee(bob),
             actor=officer(),
         )
     message = str(refused.value)
-    assert "Name the carrier" in message
+    assert "Nordic RoRo Carriers AS is not registered as a courier." in message
     assert "6 to 60 letters, digits or dashes" in message
     assert "Tick the documents in the envelope." in message
     assert "someone in this customer's address book" in message
@@ -594,7 +595,7 @@ def test_a_dispatch_is_marked_delivered_once(desk, alice):
     loaded(order)
     dispatch = courier_dispatch_record(
         order=order,
-        carrier="FedEx",
+        courier=courier("FedEx"),
         tracking_number="7777 8888 9999",
         documents=[DocumentKind.BILL_OF_LADING],
         addressed_to=order.parties.consignee,
@@ -639,7 +640,7 @@ def test_every_view_refuses_customers_and_staff_without_the_permission(client, a
     on_board = loaded(order)
     dispatch = courier_dispatch_record(
         order=order,
-        carrier="DHL",
+        courier=courier(),
         tracking_number="1234567890",
         documents=[DocumentKind.BILL_OF_LADING],
         addressed_to=order.parties.consignee,
