@@ -52,10 +52,11 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, ClassVar
 
-from django.db.models import Q, QuerySet, Sum
+from django.db import connections
+from django.db.models import DecimalField, Q, QuerySet, Sum
 from django.utils import timezone, translation
 from django.utils.translation import get_language, gettext, gettext_noop, ngettext
 
@@ -592,7 +593,6 @@ class Matcher:
         self._milli: list[int] = []  # expected amounts in thousandths
         self._currencies: list[str] = []
         self._phrases: _Phrases | None = None
-        self._candidate_names: dict[int, tuple[Name, ...]] = {}
         self._names: dict[str, Name] = {}
         self._normalised_values: dict[str, str] = {}
         self._by_key: dict[CandidateKey, int] = {}
@@ -602,6 +602,9 @@ class Matcher:
         # one candidate's: no list, no tuple for them).
         self._references: dict[str, int | list[int]] = {}
         self._amounts: dict[str, tuple[list[int], list[int]]] = {}
+        # The declared references long enough to look for (`_declared_hits`), normalised, of
+        # the candidates with any.
+        self._declared: dict[int, list[str]] = {}
         # Names are indexed once per distinct name (a customer's name is on all their
         # candidates): name key -> names, name -> candidates.
         self._named: dict[str, list[int]] = {}
@@ -625,9 +628,10 @@ class Matcher:
             self._by_key,
             self._amounts,
         )
-        by_customer = self._by_customer
+        by_customer, declared = self._by_customer, self._declared
         all_candidates, milli_amounts, currencies = self._candidates, self._milli, self._currencies
         shortest, longest, compact_table = MIN_REFERENCE_LENGTH, _MAX_REFERENCE_LENGTH, _COMPACT
+        last_position = _POSITIONS - 1
         for index, candidate in enumerate(candidates):
             all_candidates.append(candidate)
             milli, currency = _milli(candidate.expected), candidate.currency.upper()
@@ -639,15 +643,18 @@ class Matcher:
                 by_customer[candidate.customer_id] = [index]
             else:
                 of_customer.append(index)
-            for position, (_kind, value) in enumerate(candidate.references):
+            # The index entry of each reference in turn (see `_references`).
+            entry, last_entry = index * _POSITIONS, index * _POSITIONS + last_position
+            for kind, value in candidate.references:
                 # `normalise_reference`, inlined for the usual ASCII value.
                 compact = (
                     value.translate(compact_table)
                     if value.isascii()
                     else normalise_reference(value)
                 )
+                if kind == "declared" and len(compact) >= shortest:
+                    declared.setdefault(index, []).append(compact)
                 if shortest <= len(compact) <= longest:
-                    entry = index * _POSITIONS + min(position, _POSITIONS - 1)
                     found = references.get(compact)
                     if found is None:
                         references[compact] = entry
@@ -655,6 +662,8 @@ class Matcher:
                         references[compact] = [found, entry]
                     else:
                         found.append(entry)
+                if entry < last_entry:
+                    entry += 1
             in_currency = amounts.get(currency)
             if in_currency is None:
                 in_currency = amounts[currency] = ([], [])
@@ -697,14 +706,6 @@ class Matcher:
 
     # What scoring needs beyond the indexes is made the first time a candidate needs it, and
     # shared between candidates (a customer's name, a declaration's order references).
-
-    def _names_of(self, index: int) -> tuple[Name, ...]:
-        names = self._candidate_names.get(index)
-        if names is None:
-            names = self._candidate_names[index] = tuple(
-                self._name(text) for text in self._candidates[index].names if text.strip()
-            )
-        return names
 
     def _name(self, text: str) -> Name:
         name = self._names.get(text)
@@ -911,13 +912,9 @@ class Matcher:
         """A declared reference longer than a few words is looked for in the whole text."""
         compact = spaced.replace(" ", "")
         for index in pool:
-            for kind, value in self._candidates[index].references:
-                if kind == "declared":
-                    declared = self._normalised(value)
-                    if len(declared) >= MIN_REFERENCE_LENGTH and declared in compact:
-                        _record(
-                            hits, index, _Hit(REFERENCE_POINTS["declared"], "declared", declared)
-                        )
+            for declared in self._declared.get(index, ()):
+                if declared in compact:
+                    _record(hits, index, _Hit(REFERENCE_POINTS["declared"], "declared", declared))
 
     def _fuzzy_hits(self, keys: dict[str, str], pool: list[int], hits: dict[int, _Hit]) -> None:
         """Candidates of the pool with a reference one character off in the text. Only looked
@@ -1093,12 +1090,15 @@ class Matcher:
                 # Written as the customer said the bank would write it, initials and all.
                 return NAME_FULL, candidate.declared_payer
             levels = facts.levels
-            for name in self._names_of(index):
-                level = levels.get(name.text)
+            for text in candidate.names:
+                # A customer's candidates share their names: each is compared once per credit.
+                level = levels.get(text)
                 if level is None:
-                    level = levels[name.text] = name_level(payer, name)
+                    if not text.strip():
+                        continue
+                    level = levels[text] = name_level(payer, self._name(text))
                 if level > best:
-                    best, best_name = level, name.text
+                    best, best_name = level, text
                     if level == NAME_FULL:
                         break
         return best, best_name
@@ -1266,12 +1266,14 @@ def _one_edit_source(compact: str, variants: dict[str, list[str]]) -> str:
 def _same_outcome(a: Candidate, b: Candidate) -> bool:
     """Confirming either would credit the same customer for the same thing: the same
     candidate, or a declaration and an open order it names."""
+    # `_candidate_key` compared without building the keys: this runs for every pair of
+    # candidates ranked for a credit.
     if a.customer_id != b.customer_id:
         return False
-    if _candidate_key(a) == _candidate_key(b):
-        return True
-    if a.is_declaration == b.is_declaration:
-        return False
+    if a.declaration_id is None and b.declaration_id is None:
+        return a.order_ids == b.order_ids
+    if a.declaration_id is not None and b.declaration_id is not None:
+        return a.declaration_id == b.declaration_id
     declaration, order = (a, b) if a.is_declaration else (b, a)
     return set(order.order_ids) <= set(declaration.order_ids)
 
@@ -1352,17 +1354,22 @@ def _order_candidates(
         )
     # The zone is looked up once, not per order (each lookup goes through a context-local).
     zone = timezone.get_current_timezone()
+    # The zone a database without time zones (SQLite) stores datetimes in.
+    stored_zone = connections[wanted.db].timezone
+    total_field = Order._meta.get_field("total")
+    assert isinstance(total_field, DecimalField)
+    total_of = _decimal_reader(total_field)
     open_status = Order.Status.OPEN
     references: OrderReferences = {}
     candidates: list[Candidate] = []
     for (
         order_id, number, status, customer_id, currency, total, proforma_number, issued_at,
         invoice_number, name, company,
-    ) in wanted.values_list(
+    ) in _rows_as_stored(wanted.values_list(
         "id", "number", "status", "customer_id", "currency", "total", "proforma__number",
         "proforma__issued_at", "invoice__number", "customer__name",
         "customer__customer_profile__company",
-    ):  # fmt: skip
+    )):  # fmt: skip
         documents = [("order", number), ("proforma", proforma_number)]
         if invoice_number:
             documents.append(("invoice", invoice_number))
@@ -1370,12 +1377,14 @@ def _order_candidates(
         references[order_id] = documents
         if status != open_status:
             continue
-        outstanding = total
+        outstanding = total_of(total)
         if order_id in paid:
             # SQLite sums decimals in floating point: back to the currency's minor unit.
-            outstanding = total - quantize(paid[order_id] or 0, currency)
+            outstanding -= quantize(paid[order_id] or 0, currency)
         if outstanding <= 0:
             continue
+        if issued_at.tzinfo is None:
+            issued_at = issued_at.replace(tzinfo=stored_zone)
         candidates.append(
             Candidate(
                 customer_id=customer_id,
@@ -1389,6 +1398,39 @@ def _order_candidates(
             )
         )
     return references, candidates
+
+
+def _rows_as_stored(rows: QuerySet[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A values_list query's rows as the database driver returns them, without Django's
+    per-value converters: for the 50,000 open orders of a statement import they cost about as
+    much as the query itself. Decimals and datetimes are then for the caller to read (SQLite
+    gives numbers as int or float, and datetimes without their zone)."""
+    sql, params = rows.query.get_compiler(rows.db).as_sql()
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _decimal_reader(decimal_field: DecimalField[Any, Any]) -> Callable[[Any], Decimal]:
+    """Decimals as Django reads them from a `_rows_as_stored` column, each distinct value
+    converted once (many cars cost the same). PostgreSQL returns them as they are; SQLite
+    stores 15 significant digits and returns an int or a float, rounded back to the field's
+    places like Django's own SQLite converter does."""
+    from_float = Context(prec=15).create_decimal_from_float
+    places = Decimal(1).scaleb(-decimal_field.decimal_places)
+    context = Context(prec=decimal_field.max_digits)  # `DecimalField.context`
+    read: dict[int | float, Decimal] = {}
+
+    def decimal(value: Decimal | int | float) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        converted = read.get(value)
+        if converted is None:
+            converted = from_float(value).quantize(places, context=context)
+            read[value] = converted
+        return converted
+
+    return decimal
 
 
 def _customer_number(customer_id: int) -> str:
