@@ -465,6 +465,9 @@ def order_date_points(days_since_issue: int) -> int:
     return 3 if 0 <= days_since_issue <= 60 else 0
 
 
+_NO_CHARGE = Decimal(0)
+
+
 def _milli(amount: Decimal) -> int:
     """Thousandths, the precision every stored amount has (a finer one is cut off)."""
     return int(amount.scaleb(3))
@@ -601,7 +604,11 @@ class Matcher:
         # position among the candidate's references, or a list of those (most references are
         # one candidate's: no list, no tuple for them).
         self._references: dict[str, int | list[int]] = {}
+        # Per currency, the expected amounts (thousandths) in ascending order, and whose they are.
         self._amounts: dict[str, tuple[list[int], list[int]]] = {}
+        # The same for the balances `consume` left on orders paid in part: inserting into the
+        # loaded list would move tens of thousands of entries each time.
+        self._balances: dict[str, tuple[list[int], list[int]]] = {}
         # The declared references long enough to look for (`_declared_hits`), normalised, of
         # the candidates with any.
         self._declared: dict[int, list[str]] = {}
@@ -615,8 +622,9 @@ class Matcher:
         self._add_all(candidates)
         self._index_names()
         for amounts, indexes in self._amounts.values():
-            pairs = sorted(zip(amounts, indexes, strict=True))
-            amounts[:], indexes[:] = [a for a, _ in pairs], [i for _, i in pairs]
+            # By amount, and by index among equal amounts (the sort is stable).
+            order = sorted(range(len(amounts)), key=amounts.__getitem__)
+            amounts[:], indexes[:] = [amounts[i] for i in order], [indexes[i] for i in order]
 
     # -- building --
 
@@ -947,27 +955,50 @@ class Matcher:
     def _amount_pool(self, facts: _Credit) -> list[int]:
         """Candidates whose expected amount is the credit's give or take the fee tolerance,
         nearest first."""
-        amounts, indexes = self._amounts.get(facts.currency, ([], []))
-        paid = facts.paid
-        tolerance = facts.near[1] - paid
+        paid, tolerance = facts.paid, facts.near[1] - facts.paid
+        nearest = self._nearest(self._amounts.get(facts.currency), paid, tolerance, False)
+        balances = self._balances.get(facts.currency)
+        if balances is not None:
+            nearest += self._nearest(balances, paid, tolerance, True)
+            nearest.sort()
+        return [index for *_order, index in nearest[:_AMOUNT_POOL]]
+
+    def _nearest(
+        self,
+        sorted_amounts: tuple[list[int], list[int]] | None,
+        paid: int,
+        tolerance: int,
+        balances: bool,
+    ) -> list[tuple[int, int, int, int]]:
+        """The first live candidates of one sorted list within `tolerance` of `paid`, nearest
+        first, above `paid` first at equal distances: (distance, side, position, index).
+
+        Sorted together, the entries of both lists are in the order one list of loaded amounts
+        and balances would give, a balance before the loaded amounts equal to it (the latest
+        balance first): so after them walking down from `paid`."""
+        if sorted_amounts is None:
+            return []
+        amounts, indexes = sorted_amounts
+        above_side, below_side = (0, 3) if balances else (1, 2)
         below = bisect.bisect_left(amounts, paid) - 1
         above = below + 1
-        pool: list[int] = []
-        while len(pool) < _AMOUNT_POOL:
+        nearest: list[tuple[int, int, int, int]] = []
+        while len(nearest) < _AMOUNT_POOL:
             up = amounts[above] - paid if above < len(amounts) else tolerance + 1
             down = paid - amounts[below] if below >= 0 else tolerance + 1
             if min(up, down) > tolerance:
                 break
-            position = above if up <= down else below
             if up <= down:
+                position, order = above, (up, above_side, above)
                 above += 1
             else:
+                position, order = below, (down, below_side, -below)
                 below -= 1
             index = indexes[position]
             # Entries of consumed candidates, or of an amount since reduced, are left behind.
             if self._alive[index] and self._milli[index] == amounts[position]:
-                pool.append(index)
-        return pool
+                nearest.append((*order, index))
+        return nearest
 
     def _name_pool(self, payer: Name) -> tuple[list[int], bool]:
         """Candidates with the payer's name (or a word of it, when no name is the same), and
@@ -1005,7 +1036,7 @@ class Matcher:
 
     def _score(self, index: int, facts: _Credit, hit: _Hit | None, amount_level: int) -> _Score:
         candidate, credit, payer = self._candidates[index], facts.credit, facts.payer
-        charge = candidate.expected - credit.amount if amount_level == AMOUNT_FEE else Decimal(0)
+        charge = candidate.expected - credit.amount if amount_level == AMOUNT_FEE else _NO_CHARGE
         payer_level, matched_name = self._name_match(index, facts)
         days = (credit.booking_date - candidate.on).days
         declared = candidate.declaration_id is not None
@@ -1181,7 +1212,7 @@ class Matcher:
             return
         self._candidates[index] = replace(current, expected=remaining)
         self._milli[index] = _milli(remaining)
-        amounts, indexes = self._amounts[current.currency.upper()]
+        amounts, indexes = self._balances.setdefault(current.currency.upper(), ([], []))
         position = bisect.bisect_left(amounts, self._milli[index])
         amounts.insert(position, self._milli[index])
         indexes.insert(position, index)
@@ -1293,14 +1324,17 @@ def matcher_load() -> Matcher:
     wanted = Order.objects.filter(Q(status=Order.Status.OPEN) | Q(pk__in=links.values("order_id")))
     names = _CustomerNames()
     order_references, orders = _order_candidates(wanted, names)
+    amount_field = PaymentDeclaration._meta.get_field("amount")
+    assert isinstance(amount_field, DecimalField)
+    amount_of = _decimal_reader(amount_field)
     candidates = [
-        _declaration_candidate(row, declared_orders, order_references, names)
-        for row in PaymentDeclaration.objects.filter(
+        _declaration_candidate(row, amount_of, declared_orders, order_references, names)
+        for row in _rows_as_stored(PaymentDeclaration.objects.filter(
             status=PaymentDeclaration.Status.PENDING
         ).values_list(
             "id", "customer_id", "amount", "currency", "paid_on", "payer_name", "reference",
             "customer__name", "customer__customer_profile__company",
-        )
+        ))
     ]  # fmt: skip
     candidates += orders
     currencies = {candidate.currency for candidate in candidates}
@@ -1402,9 +1436,10 @@ def _order_candidates(
 
 def _rows_as_stored(rows: QuerySet[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """A values_list query's rows as the database driver returns them, without Django's
-    per-value converters: for the 50,000 open orders of a statement import they cost about as
-    much as the query itself. Decimals and datetimes are then for the caller to read (SQLite
-    gives numbers as int or float, and datetimes without their zone)."""
+    per-value converters: for the tens of thousands of open orders and declarations a statement
+    import reads, they cost about as much as the query itself. Decimals and datetimes are then
+    for the caller to read (SQLite gives numbers as int or float, datetimes without their
+    zone)."""
     sql, params = rows.query.get_compiler(rows.db).as_sql()
     with connections[rows.db].cursor() as cursor:
         cursor.execute(sql, params)
@@ -1440,6 +1475,7 @@ def _customer_number(customer_id: int) -> str:
 
 def _declaration_candidate(
     row: tuple[Any, ...],
+    amount_of: Callable[[Any], Decimal],
     declared_orders: dict[int, list[int]],
     order_references: OrderReferences,
     names: _CustomerNames,
@@ -1456,7 +1492,7 @@ def _declaration_candidate(
         customer_id=customer_id,
         declaration_id=declaration_id,
         order_ids=tuple(order_ids),
-        expected=amount,
+        expected=amount_of(amount),
         currency=currency,
         references=tuple(references),
         names=(*customer_names, payer) if payer else customer_names,
