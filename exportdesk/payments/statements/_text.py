@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from exportdesk.core.money import UnknownCurrency, currency_check, minor_units, quantize
+from exportdesk.core.money import UnknownCurrency, currency_check, minor_units
 
 from .parsed import MAX_STATEMENT_BYTES, StatementFormatError
 
@@ -71,7 +72,7 @@ def to_minor_units(value: Decimal, currency: str, location: str, what: str) -> D
     """
     if not value.is_finite() or value.adjusted() >= MAX_AMOUNT_DIGITS:
         raise StatementFormatError(location, f"{what} {value} is too large")
-    rounded = quantize(value, currency)
+    rounded = value.quantize(_minor_unit(currency), rounding=ROUND_HALF_UP)
     if rounded != value:
         raise StatementFormatError(
             location,
@@ -79,3 +80,10 @@ def to_minor_units(value: Decimal, currency: str, location: str, what: str) -> D
             f"({minor_units(currency)})",
         )
     return rounded
+
+
+@functools.lru_cache(maxsize=64)
+def _minor_unit(currency: str) -> Decimal:
+    """0.01 for USD, 1 for JPY: the step `money.quantize` rounds to, looked up once per currency
+    rather than once per amount (a statement has thousands of amounts in one currency)."""
+    return Decimal(1).scaleb(-minor_units(currency))

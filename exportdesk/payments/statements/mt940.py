@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from ._text import check_size, checked_currency, collapse, decode_text, to_minor_units
 from .parsed import ParsedEntry, ParsedStatement, StatementFormatError
@@ -63,7 +64,9 @@ _NO_REFERENCE = {"", "NONREF", "NOTPROVIDED"}
 class _Field:
     tag: str
     line: int
-    lines: list[tuple[int, str]]  # (line number, text); the first is the text after the tag
+    # The text after the tag, then the continuation lines. They are the lines right below the
+    # tag (anything else ends the field), so `lines[i]` is on line number `line + i`.
+    lines: list[str]
 
     @property
     def location(self) -> str:
@@ -71,11 +74,11 @@ class _Field:
 
     @property
     def first(self) -> str:
-        return self.lines[0][1]
+        return self.lines[0]
 
     @property
     def continuation(self) -> list[str]:
-        return [text for _, text in self.lines[1:]]
+        return self.lines[1:]
 
 
 @dataclass
@@ -102,8 +105,9 @@ class _Balance:
     amount: Decimal
 
 
-@dataclass(frozen=True)
-class _Counterparty:
+# Internal values are named tuples rather than frozen dataclasses: one of each is built per
+# entry, and a frozen dataclass costs several times more to build.
+class _Counterparty(NamedTuple):
     name: str = ""
     account: str = ""
     remittance: str = ""
@@ -154,12 +158,13 @@ def _fields(text: str) -> list[_Field]:
         tag = _TAG.match(line)
         if tag is None:
             if current is not None:
-                current.lines.append((number, line))
+                current.lines.append(line)
             continue
-        if len(tag.group(1)) == 3 and tag.group(1).isdigit():
+        name = tag.group(1)
+        if len(name) == 3 and name.isdigit():
             current = None  # `:940:` message-type header
             continue
-        current = _Field(tag.group(1), number, [(number, line[tag.end() :])])
+        current = _Field(name, number, [line[tag.end() :]])
         fields.append(current)
     return fields
 
@@ -221,7 +226,7 @@ def _no_duplicate(existing: _Field | None, item: _Field) -> None:
 
 
 def _single_line(item: _Field) -> str:
-    for number, text in item.lines[1:]:
+    for number, text in enumerate(item.continuation, start=item.line + 1):
         if text.strip():
             raise StatementFormatError(
                 f"line {number}", f"unexpected text {text.strip()[:40]!r} after :{item.tag}:"
@@ -328,8 +333,7 @@ def _amount(text: str, currency: str, item: _Field) -> Decimal:
 # Entries ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _StatementLine:
+class _StatementLine(NamedTuple):
     value_date: date
     booking_date: date
     amount: Decimal
@@ -342,7 +346,7 @@ class _StatementLine:
 
 def _entry(draft: _EntryDraft, currency: str) -> ParsedEntry:
     line = _statement_line(draft.line, currency)
-    info_lines = [[item.first, *item.continuation] for item in draft.info]
+    info_lines = [item.lines for item in draft.info]
     party = _counterparty_from_info(info_lines) if info_lines else _Counterparty()
     if not info_lines and draft.extra:
         party = _counterparty_from_ns(draft.extra)
@@ -352,7 +356,7 @@ def _entry(draft: _EntryDraft, currency: str) -> ParsedEntry:
     if reference.upper() in ("", "EREF") and party.reference:
         reference = party.reference  # Rabobank writes `EREF` and gives it in :86: /EREF/
     details = [*line.supplementary, *map(_unwrap, info_lines)]
-    details += [_unwrap([item.first, *item.continuation]) for item in draft.extra]
+    details += [_unwrap(item.lines) for item in draft.extra]
     return ParsedEntry(
         location=draft.line.location,
         booking_date=line.booking_date,
@@ -404,7 +408,7 @@ def _statement_line(item: _Field, currency: str) -> _StatementLine:
         transaction_code=code.strip(),
         customer_reference=customer,
         bank_reference=_reference(bank),
-        supplementary=tuple(s for s in (rest, *map(str.strip, item.continuation)) if s),
+        supplementary=tuple(filter(None, (rest, *map(str.strip, item.continuation)))),
     )
 
 
@@ -523,11 +527,12 @@ def _counterparty_from_info(blocks: list[list[str]]) -> _Counterparty:
 
 def _from_slash_codes(text: str) -> _Counterparty:
     """`/TRTP/SEPA OVERBOEKING/IBAN/NL..../NAME/J DOE/REMI/Invoice 12/EREF/...`."""
-    matches = list(_SLASH_CODE.finditer(text))
+    # [text before the first code, code, "/value", code, "/value", ...]
+    parts = _SLASH_CODE.split(text)
     values: dict[str, str] = {}
-    for index, match in enumerate(matches):
-        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-        values.setdefault(match.group(1), text[match.end() + 1 : end].strip().strip("/"))
+    for code, value in zip(parts[1::2], parts[2::2], strict=True):
+        if code not in values:  # the first one counts
+            values[code] = value[1:].strip().strip("/")
     # ING's counterparty block: /CNTP/account/BIC/name/city/
     counterparty = values.get("CNTP", "").split("/")
     remittance = values.get("REMI", "")
@@ -576,7 +581,7 @@ def _counterparty_from_ns(items: list[_Field]) -> _Counterparty:
     """Sberbank's non-standard :NS: lines `NNtext`: 09 a description, 15/16 the name."""
     subfields: dict[str, list[str]] = {}
     for item in items:
-        for line in [item.first, *item.continuation]:
+        for line in item.lines:
             if len(line) >= 2 and line[:2].isascii() and line[:2].isdigit():
                 subfields.setdefault(line[:2], []).append(line[2:])
     return _Counterparty(
