@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from exportdesk.accounts.models import User
@@ -40,7 +41,7 @@ from exportdesk.core.audit import audit_event_record
 from exportdesk.core.mail import mail_send_template
 from exportdesk.core.money import money_format, quantize
 from exportdesk.messaging.models import ContactEvent
-from exportdesk.messaging.services import contact_event_record
+from exportdesk.messaging.services import contact_event_record, contact_text
 from exportdesk.payments.holds import deposit_hold_convert, deposit_hold_place, deposit_hold_release
 from exportdesk.payments.models import Deposit, DepositHold
 from exportdesk.payments.selectors import deposit_available
@@ -366,6 +367,13 @@ def _lot_label(lot: AuctionLot) -> str:
     return f"{lot.auction_house} lot {lot.lot_number} ({when} JST)"
 
 
+def _lot_values(lot: AuctionLot) -> dict[str, str]:
+    """The lot's placeholders in the contact history's messages: %(house)s lot %(lot)s (%(when)s
+    JST), repeated whole in each sentence so a language can place the words as it needs."""
+    when = lot.auction_at.astimezone(JAPAN).strftime("%Y-%m-%d %H:%M")
+    return {"house": lot.auction_house, "lot": lot.lot_number, "when": when}
+
+
 def bid_request_place(
     *,
     customer: User,
@@ -404,7 +412,13 @@ def bid_request_place(
             )
             bid.hold = _hold_place(bid, chosen, amount, customer)
             bid.save(update_fields=["hold"])
-            _history(bid, f"Bid request: up to {_yen(max_bid_jpy)} on {_lot_label(locked_lot)}")
+            _history(
+                bid,
+                gettext_noop(
+                    "Bid request: up to %(amount)s on %(house)s lot %(lot)s (%(when)s JST)"
+                ),
+                amount=_yen(max_bid_jpy),
+            )
             audit_event_record(
                 action="bid.placed",
                 actor=customer,
@@ -421,15 +435,22 @@ def bid_request_place(
 
 
 def _history(
-    bid: BidRequest, subject: str, *, staff: User | None = None, kind: str = ContactEvent.Kind.NOTE
+    bid: BidRequest,
+    subject: str,
+    *,
+    amount: str = "",
+    staff: User | None = None,
+    kind: str = ContactEvent.Kind.NOTE,
 ) -> None:
+    """Log a step of the bid request in the customer's history; `subject` is a `gettext_noop`
+    message with the lot's placeholders (`_lot_values`) and an %(amount)s if it names one."""
     customer = bid.customer
     contact_event_record(
         email=customer.email,
         customer=customer,
         kind=kind,
         direction=ContactEvent.Direction.OUTBOUND if staff else ContactEvent.Direction.INBOUND,
-        subject=subject,
+        subject=contact_text(subject, customer=customer, amount=amount, **_lot_values(bid.lot)),
         body=bid.note if not staff else "",
         staff=staff,
         source=bid,
@@ -489,7 +510,13 @@ def bid_request_edit(*, bid: BidRequest, customer: User, max_bid_jpy: int, note:
         locked.max_bid_jpy, locked.note = max_bid_jpy, note
         locked.updated_at = timezone.now()
         locked.save(update_fields=["max_bid_jpy", "note", "hold", "updated_at"])
-        _history(locked, f"Bid request changed: up to {_yen(max_bid_jpy)} on {_lot_label(lot)}")
+        _history(
+            locked,
+            gettext_noop(
+                "Bid request changed: up to %(amount)s on %(house)s lot %(lot)s (%(when)s JST)"
+            ),
+            amount=_yen(max_bid_jpy),
+        )
         audit_event_record(
             action="bid.edited",
             actor=customer,
@@ -511,7 +538,9 @@ def bid_request_withdraw(*, bid: BidRequest, customer: User) -> BidRequest:
         locked.status = BidRequest.Status.WITHDRAWN
         locked.updated_at = timezone.now()
         locked.save(update_fields=["status", "updated_at"])
-        _history(locked, f"Bid request withdrawn: {_lot_label(locked.lot)}")
+        _history(
+            locked, gettext_noop("Bid request withdrawn: %(house)s lot %(lot)s (%(when)s JST)")
+        )
         audit_event_record(
             action="bid.withdrawn", actor=customer, obj=locked, subject_id=customer.pk
         )
@@ -548,7 +577,10 @@ def bid_request_mark_processed(*, bid: BidRequest, staff: User) -> BidRequest:
         locked.save(update_fields=["status", "processed_at", "processed_by", "updated_at"])
         _history(
             locked,
-            f"We are bidding for you: {_lot_label(locked.lot)}, up to {_yen(locked.max_bid_jpy)}",
+            gettext_noop(
+                "We are bidding for you: %(house)s lot %(lot)s (%(when)s JST), up to %(amount)s"
+            ),
+            amount=_yen(locked.max_bid_jpy),
             staff=staff,
             kind=ContactEvent.Kind.NOTICE,
         )
@@ -665,7 +697,12 @@ def bid_result_won(*, bid: BidRequest, staff: User, costs: AuctionCosts) -> BidR
         lot = locked.lot
         lot.status = AuctionLot.Status.CLOSED
         lot.save(update_fields=["status"])
-        _tell_result(locked, "won", f"Won: {_lot_label(lot)} for {_yen(costs.hammer_price_jpy)}")
+        _tell_result(
+            locked,
+            "won",
+            gettext_noop("Won: %(house)s lot %(lot)s (%(when)s JST) for %(amount)s"),
+            amount=_yen(costs.hammer_price_jpy),
+        )
         audit_event_record(
             action="bid.won",
             actor=staff,
@@ -694,7 +731,7 @@ def bid_result_lost(
             )
         costs = AuctionCosts(hammer_price_jpy or 0)
         _result_save(locked, BidRequest.Status.LOST, costs, staff)
-        _tell_result(locked, "lost", f"Not won: {_lot_label(locked.lot)}")
+        _tell_result(locked, "lost", gettext_noop("Not won: %(house)s lot %(lot)s (%(when)s JST)"))
         audit_event_record(
             action="bid.lost",
             actor=staff,
@@ -726,15 +763,16 @@ def _result_save(
     bid.save()
 
 
-def _tell_result(bid: BidRequest, result: str, subject: str) -> None:
-    """E-mail the customer the result and log it in their contact history."""
+def _tell_result(bid: BidRequest, result: str, subject: str, *, amount: str = "") -> None:
+    """E-mail the customer the result and log it in their contact history (`subject` as for
+    `_history`)."""
     customer = bid.customer
     contact_event_record(
         email=customer.email,
         customer=customer,
         kind=ContactEvent.Kind.NOTICE,
         direction=ContactEvent.Direction.OUTBOUND,
-        subject=subject,
+        subject=contact_text(subject, customer=customer, amount=amount, **_lot_values(bid.lot)),
         staff=bid.result_by,
         source=bid,
     )

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext_lazy
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import AuditDraft, audit_event_record, audit_events_record
@@ -27,7 +28,12 @@ from exportdesk.core.mail import mail_send_template
 from exportdesk.core.money import INVOICE_CURRENCIES, ZERO, money_format, quantize
 from exportdesk.core.uploads import UploadProblem, UploadRejected, upload_content_type
 from exportdesk.messaging.models import ContactEvent
-from exportdesk.messaging.services import contact_event_record, contact_event_values
+from exportdesk.messaging.services import (
+    contact_event_record,
+    contact_event_values,
+    contact_message,
+    contact_text,
+)
 from exportdesk.payments.ledger import (
     AccountSpec,
     Posting,
@@ -143,7 +149,11 @@ def declaration_submit(
             customer=customer,
             kind=ContactEvent.Kind.NOTE,
             direction=ContactEvent.Direction.INBOUND,
-            subject=f"Payment declared: {money_format(amount, draft.currency)}",
+            subject=contact_text(
+                gettext_noop("Payment declared: %(amount)s"),
+                customer=customer,
+                amount=money_format(amount, draft.currency),
+            ),
             body=", ".join(o.number for o in draft.orders),
             source=declaration,
         )
@@ -213,7 +223,11 @@ def declaration_withdraw(*, declaration: PaymentDeclaration, customer: User) -> 
             customer=customer,
             kind=ContactEvent.Kind.NOTE,
             direction=ContactEvent.Direction.INBOUND,
-            subject=f"Payment declaration withdrawn: {money_format(locked.amount, locked.currency)}",
+            subject=contact_text(
+                gettext_noop("Payment declaration withdrawn: %(amount)s"),
+                customer=customer,
+                amount=money_format(locked.amount, locked.currency),
+            ),
             source=locked,
         )
         audit_event_record(
@@ -245,9 +259,15 @@ def declarations_expire(*, now: datetime | None = None) -> int:
                 customer=customer,
                 kind=ContactEvent.Kind.NOTICE,
                 direction=ContactEvent.Direction.OUTBOUND,
-                subject=(
-                    f"Payment declaration removed: {money_format(locked.amount, locked.currency)} "
-                    f"not received within {settings.DECLARATION_EXPIRY_DAYS} days"
+                subject=contact_text(
+                    ngettext_lazy(
+                        "Payment declaration removed: %(amount)s not received within %(days)s day",
+                        "Payment declaration removed: %(amount)s not received within %(days)s days",
+                        "days",
+                    ),
+                    customer=customer,
+                    amount=money_format(locked.amount, locked.currency),
+                    days=settings.DECLARATION_EXPIRY_DAYS,
                 ),
                 source=locked,
             )
@@ -331,11 +351,14 @@ def _locked_rows(
     }
 
 
-def _customers_locked(ids: set[int]) -> dict[int, str]:
+def _customers_locked(ids: set[int]) -> dict[int, tuple[str, str]]:
     """Lock the customers' accounts (no key update: rows referring to them can still be written)
-    and return their e-mail addresses."""
+    and return their e-mail addresses and languages (what they are told is written in theirs)."""
     locked = User.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
-    return dict(locked.values_list("pk", "email"))
+    return {
+        pk: (email, language)
+        for pk, email, language in locked.values_list("pk", "email", "language")
+    }
 
 
 def _without_vanished_declarations(
@@ -373,7 +396,7 @@ def credits_confirm(
             raise PaymentRefused(_("The same payment or declaration appears twice."))
         # The customers first, in key order: an erasure of one of them locks that account before
         # anything else too, so the two wait for each other instead of deadlocking.
-        emails = _customers_locked({item.customer_id for item in confirmations})
+        customers = _customers_locked({item.customer_id for item in confirmations})
         txns = _locked_rows(BankTransaction, txn_ids, _TXN_COLUMNS)
         decls = _locked_rows(
             PaymentDeclaration, decl_ids, ("id", "customer_id", "status", "currency")
@@ -450,7 +473,7 @@ def credits_confirm(
             PaymentDeclaration.objects.filter(pk__in=chunk).update(
                 status=PaymentDeclaration.Status.CONFIRMED, closed_at=now
             )
-        _receipts_told(deposits, emails, actor)
+        _receipts_told(deposits, customers, actor)
         transaction.on_commit(lambda: _deposit_notices_enqueue(deposit_ids))
     if not read_back:
         return []
@@ -476,30 +499,57 @@ def _receipt_accounts(
     )
 
 
+_RECEIVED = gettext_noop("Payment received: %(amount)s")
+_THIRD_PARTY = gettext_noop(
+    "Sent by %(payer)s: we check payments from third parties before the money can be used."
+)
+_THIRD_PARTY_UNNAMED = gettext_noop(
+    "Sent by someone else: we check payments from third parties before the money can be used."
+)
+
+
 def _receipts_told(
-    deposits: list[dict[str, Any]], emails: dict[int, str], actor: User | None
+    deposits: list[dict[str, Any]], customers: dict[int, tuple[str, str]], actor: User | None
 ) -> None:
-    """Each confirmed payment in the customer's contact history and in the audit log."""
+    """Each confirmed payment in the customer's contact history, in their language, and in the
+    audit log. `customers`: e-mail address and language by id, as `_customers_locked` gives."""
     events = []
     drafts = []
-    # Many payments are of the same amount (round prices): each is formatted once per batch.
-    formatted: dict[tuple[Decimal, str], str] = {}
-    for d in deposits:
-        money = formatted.get((d["amount"], d["currency"]))
-        if money is None:
-            money = formatted[d["amount"], d["currency"]] = money_format(d["amount"], d["currency"])
-        note = (
-            f"Sent by {d['payer_name'] or 'someone else'}: we check payments from third parties "
-            "before the money can be used."
-            if d["third_party"]
-            else ""
+    # A statement's customers speak a few languages: each message is translated once per
+    # language, not per payment (switching the active language for each of thousands of rows
+    # would add a few tenths of a second to the import).
+    wording = {
+        language: (
+            contact_message(_RECEIVED, language=language),
+            contact_message(_THIRD_PARTY, language=language),
+            contact_message(_THIRD_PARTY_UNNAMED, language=language),
         )
+        for language in {language for _email, language in customers.values()}
+    }
+    # Many payments are of the same amount (round prices): each is formatted once per batch,
+    # and its subject written once per language.
+    formatted: dict[tuple[Decimal, str], str] = {}
+    subjects: dict[tuple[str, Decimal, str], str] = {}
+    for d in deposits:
+        email, language = customers[d["customer_id"]]
+        key = (language, d["amount"], d["currency"])
+        subject = subjects.get(key)
+        if subject is None:
+            money = formatted.get(key[1:])
+            if money is None:
+                money = formatted[key[1:]] = money_format(d["amount"], d["currency"])
+            subject = subjects[key] = wording[language][0] % {"amount": money}
+        note = ""
+        if d["third_party"]:
+            _received, named, unnamed = wording[language]
+            payer = d["payer_name"]
+            note = named % {"payer": payer} if payer else unnamed
         event = contact_event_values(
-            email=emails[d["customer_id"]],
+            email=email,
             customer=d["customer_id"],
             kind=ContactEvent.Kind.NOTICE,
             direction=ContactEvent.Direction.OUTBOUND,
-            subject=f"Payment received: {money}",
+            subject=subject,
             body=note,
             source=(Deposit, d["id"]),
         )
@@ -693,7 +743,12 @@ def allocation_request(
             direction=ContactEvent.Direction.INBOUND
             if not requested_by.is_staff
             else ContactEvent.Direction.OUTBOUND,
-            subject=f"Allocation requested: {money_format(amount, locked.currency)} to {order.number}",
+            subject=contact_text(
+                gettext_noop("Allocation requested: %(amount)s to %(order)s"),
+                customer=customer,
+                amount=money_format(amount, locked.currency),
+                order=order.number,
+            ),
             source=allocation,
         )
         audit_event_record(
@@ -777,6 +832,24 @@ def allocation_decide(
     return locked
 
 
+# What the customer is told of a decision on an allocation, by verdict and whether the order is
+# now paid in full: whole sentences, so each language can word them its own way.
+_ALLOCATION_SUBJECTS = {
+    ("approved", False): gettext_noop("Allocation approved: %(amount)s to %(order)s"),
+    ("approved", True): gettext_noop(
+        "Allocation approved: %(amount)s to %(order)s (order paid in full)"
+    ),
+    ("rejected", False): gettext_noop("Allocation rejected: %(amount)s to %(order)s"),
+    ("rejected", True): gettext_noop(
+        "Allocation rejected: %(amount)s to %(order)s (order paid in full)"
+    ),
+    ("reversed", False): gettext_noop("Allocation reversed: %(amount)s to %(order)s"),
+    ("reversed", True): gettext_noop(
+        "Allocation reversed: %(amount)s to %(order)s (order paid in full)"
+    ),
+}
+
+
 def _allocation_told(
     allocation: Allocation, order: Order, verdict: str, staff: User | None
 ) -> None:
@@ -786,8 +859,12 @@ def _allocation_told(
         customer=customer,
         kind=ContactEvent.Kind.NOTICE,
         direction=ContactEvent.Direction.OUTBOUND,
-        subject=f"Allocation {verdict}: {money_format(allocation.order_amount, order.currency)} to {order.number}"
-        + (" (order paid in full)" if order.status == Order.Status.PAID else ""),
+        subject=contact_text(
+            _ALLOCATION_SUBJECTS[verdict, order.status == Order.Status.PAID],
+            customer=customer,
+            amount=money_format(allocation.order_amount, order.currency),
+            order=order.number,
+        ),
         body=allocation.reason,
         staff=staff,
         source=allocation,
@@ -922,7 +999,12 @@ def refund_approve(*, deposit: Deposit, amount: Decimal, staff: User) -> Refund:
             customer=customer,
             kind=ContactEvent.Kind.NOTICE,
             direction=ContactEvent.Direction.OUTBOUND,
-            subject=f"Refund approved: {money_format(amount, locked.currency)} to account {locked.payer_account}",
+            subject=contact_text(
+                gettext_noop("Refund approved: %(amount)s to account %(account)s"),
+                customer=customer,
+                amount=money_format(amount, locked.currency),
+                account=locked.payer_account,
+            ),
             staff=staff,
             source=refund,
         )

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from exportdesk.accounts.models import User, normalise_email
 from exportdesk.core.audit import audit_event_record
@@ -21,7 +21,7 @@ from exportdesk.core.http import client_ip
 from exportdesk.core.mail import mail_send_template
 from exportdesk.core.money import quantize
 from exportdesk.messaging.models import ContactEvent
-from exportdesk.messaging.services import contact_event_record
+from exportdesk.messaging.services import contact_event_record, contact_text
 from exportdesk.sales.models import (
     BANK_DETAIL_FIELDS,
     BankAccount,
@@ -96,10 +96,16 @@ def inquiry_submit(*, draft: InquiryDraft, request: HttpRequest) -> Inquiry:
             ip_address=ip,
             created_at=timezone.now(),
         )
+        # A visitor has no account and the inquiry records no language: the site's is used.
         subject = (
-            f"Inquiry about {draft.vehicle.stock_number} {draft.vehicle.title}"
+            contact_text(
+                gettext_noop("Inquiry about %(stock_number)s %(title)s"),
+                customer=user,
+                stock_number=draft.vehicle.stock_number,
+                title=draft.vehicle.title,
+            )
             if draft.vehicle
-            else "General inquiry"
+            else contact_text(gettext_noop("General inquiry"), customer=user)
         )
         contact_event_record(
             email=email,
@@ -132,7 +138,9 @@ def inquiry_reply(*, inquiry: Inquiry, staff: User, body: str) -> InquiryReply:
             customer=locked.user,
             kind=ContactEvent.Kind.REPLY,
             direction=ContactEvent.Direction.OUTBOUND,
-            subject=f"Re: inquiry #{locked.pk}",
+            subject=contact_text(
+                gettext_noop("Re: inquiry #%(number)s"), customer=locked.user, number=locked.pk
+            ),
             body=reply.body,
             staff=staff,
             source=reply,
@@ -372,21 +380,22 @@ def proforma_issue(*, draft: ProformaDraft, staff: User) -> Proforma:
             subject_id=draft.customer.pk,
             details={"number": number, "total": str(proforma.total), "currency": draft.currency},
         )
-        _tell_customer(proforma, kind="issued", subject=f"Proforma {number} issued")
+        _tell_customer(proforma, kind="issued", subject=gettext_noop("Proforma %(number)s issued"))
     return proforma
 
 
 def _tell_customer(
     proforma: Proforma, *, kind: str, subject: str, staff: User | None = None
 ) -> None:
-    """E-mail the customer about their proforma and log it in their contact history."""
+    """E-mail the customer about their proforma and log it in their contact history; `subject`
+    is a `gettext_noop` message with the proforma's %(number)s."""
     customer = proforma.customer
     contact_event_record(
         email=customer.email,
         customer=customer,
         kind=ContactEvent.Kind.NOTICE,
         direction=ContactEvent.Direction.OUTBOUND,
-        subject=subject,
+        subject=contact_text(subject, customer=customer, number=proforma.number),
         staff=staff,
         source=proforma,
     )
@@ -436,7 +445,12 @@ def proforma_accept(*, proforma: Proforma, customer: User) -> Order:
             customer=customer,
             kind=ContactEvent.Kind.NOTE,
             direction=ContactEvent.Direction.INBOUND,
-            subject=f"Proforma {locked.number} accepted: order {number}",
+            subject=contact_text(
+                gettext_noop("Proforma %(number)s accepted: order %(order)s"),
+                customer=customer,
+                number=locked.number,
+                order=number,
+            ),
             source=order,
         )
     return order
@@ -478,8 +492,11 @@ def proforma_release(
             obj=locked,
             subject_id=locked.customer_id,
         )
-        kind = "cancelled" if cancelled else "expired"
-        _tell_customer(locked, kind=kind, subject=f"Proforma {locked.number} {kind}", staff=actor)
+        if cancelled:
+            kind, subject = "cancelled", gettext_noop("Proforma %(number)s cancelled")
+        else:
+            kind, subject = "expired", gettext_noop("Proforma %(number)s expired")
+        _tell_customer(locked, kind=kind, subject=subject, staff=actor)
     return locked
 
 
@@ -615,7 +632,9 @@ def _bank_account_announce(account: BankAccount, *, staff: User) -> None:
             customer=customer,
             kind=ContactEvent.Kind.NOTICE,
             direction=ContactEvent.Direction.OUTBOUND,
-            subject="Our bank account details have changed",
+            subject=contact_text(
+                gettext_noop("Our bank account details have changed"), customer=customer
+            ),
             staff=staff,
             source=account,
         )

@@ -23,13 +23,14 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_countries import countries
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import audit_event_record
 from exportdesk.core.mail import mail_send_template
 from exportdesk.messaging.models import ContactEvent
-from exportdesk.messaging.services import contact_event_record
+from exportdesk.messaging.services import contact_event_record, contact_text
 from exportdesk.payments.selectors import orders_paid, orders_pending
 from exportdesk.sales.models import Order
 from exportdesk.shipping.models import (
@@ -427,7 +428,11 @@ def _parties_set(
         customer=order.customer,
         kind=ContactEvent.Kind.NOTE,
         direction=ContactEvent.Direction.INBOUND,
-        subject=f"Consignee chosen for order {order.number}",
+        subject=contact_text(
+            gettext_noop("Consignee chosen for order %(number)s"),
+            customer=order.customer,
+            number=order.number,
+        ),
         source=current,
     )
     return current
@@ -492,6 +497,18 @@ def _change_audit(change: ConsigneeChange, verb: str, *, actor: User | None) -> 
     )
 
 
+# A consignee change's steps as the customer's history names them, one whole sentence each.
+_CHANGE_SUBJECTS = {
+    "requested": gettext_noop("Consignee change for order %(number)s requested"),
+    "confirmed by e-mail": gettext_noop(
+        "Consignee change for order %(number)s confirmed by e-mail"
+    ),
+    "cancelled": gettext_noop("Consignee change for order %(number)s cancelled"),
+    "approved": gettext_noop("Consignee change for order %(number)s approved"),
+    "rejected": gettext_noop("Consignee change for order %(number)s rejected"),
+}
+
+
 def _change_contact(
     change: ConsigneeChange, verb: str, *, direction: str, staff: User | None = None
 ) -> None:
@@ -504,7 +521,7 @@ def _change_contact(
         if direction == ContactEvent.Direction.INBOUND
         else ContactEvent.Kind.NOTICE,
         direction=direction,
-        subject=f"Consignee change for order {order.number} {verb}",
+        subject=contact_text(_CHANGE_SUBJECTS[verb], customer=order.customer, number=order.number),
         body=change.reason if verb in ("approved", "rejected") else "",
         staff=staff,
         source=change,

@@ -31,7 +31,7 @@ from exportdesk.core.audit import AuditDraft, audit_event_record, audit_events_r
 from exportdesk.core.mail import mail_send_template
 from exportdesk.core.personal_data import LegalBasis
 from exportdesk.messaging.models import ContactEvent
-from exportdesk.messaging.services import contact_event_record
+from exportdesk.messaging.services import contact_event_record, contact_text
 from exportdesk.payments.models import Allocation
 from exportdesk.payments.selectors import orders_paid
 from exportdesk.privacy.models import ProvisionRecord, Recipient
@@ -861,9 +861,6 @@ def _customers_told(
 ) -> None:
     """Each customer gets one e-mail for their orders (if they want this kind of update), and
     every step goes to their contact history."""
-    with translation.override(settings.LANGUAGE_CODE):
-        # The contact history is written once, in the site's language, like every app's.
-        english_label = str(Status(status).label)
     by_customer: dict[int, list[TimelineEvent]] = defaultdict(list)
     for event in events:
         by_customer[event.order.customer_id].append(event)
@@ -877,7 +874,14 @@ def _customers_told(
                 customer=customer,
                 kind=ContactEvent.Kind.NOTICE,
                 direction=ContactEvent.Direction.OUTBOUND,
-                subject=f"{event.order.number}: {english_label}",
+                subject=contact_text(
+                    # Translators: a shipping step in the customer's contact history, e.g.
+                    # "ORD-2026-00012: Sailed"; the step's name is translated on its own.
+                    gettext_noop("%(number)s: %(step)s"),
+                    customer=customer,
+                    number=event.order.number,
+                    step=Status(status).label,
+                ),
                 body=note,
                 staff=actor,
                 source=event,
@@ -1033,7 +1037,13 @@ def courier_mark_delivered(
             customer=customer,
             kind=ContactEvent.Kind.NOTE,
             direction=ContactEvent.Direction.OUTBOUND,
-            subject=f"{locked.order.number}: originals delivered ({locked.carrier} {locked.tracking_number})",
+            subject=contact_text(
+                gettext_noop("%(number)s: originals delivered (%(carrier)s %(tracking_number)s)"),
+                customer=customer,
+                number=locked.order.number,
+                carrier=locked.carrier,
+                tracking_number=locked.tracking_number,
+            ),
             staff=actor,
             source=locked,
         )
