@@ -7,9 +7,11 @@ is wrong (`UploadProblem`) and the caller chooses the sentence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.functional import Promise
 from PIL import Image, UnidentifiedImageError
 
 # The first bytes of each accepted type.
@@ -32,6 +34,10 @@ class UploadRejected(Exception):
     def __init__(self, problem: UploadProblem) -> None:
         super().__init__(problem.value)
         self.problem = problem
+
+    def told_with(self, messages: Mapping[UploadProblem, str | Promise], max_bytes: int) -> str:
+        """The caller's sentence for this problem; a message may name the limit as %(mb)s."""
+        return str(messages[self.problem]) % {"mb": max_bytes // (1024 * 1024)}
 
 
 def upload_content_type(upload: UploadedFile, *, max_bytes: int) -> str:

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext_lazy
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import AuditDraft, audit_event_record, audit_events_record
@@ -66,25 +66,22 @@ class PaymentRefused(Exception):
 # --- Declarations -------------------------------------------------------------------------------
 
 
+_SLIP_PROBLEMS = {
+    UploadProblem.TOO_LARGE: gettext_lazy("The slip is too large: the limit is %(mb)s MB."),
+    UploadProblem.NOT_ACCEPTED: gettext_lazy("The slip must be a PDF, JPEG or PNG file."),
+    UploadProblem.DAMAGED_PDF: gettext_lazy("The slip PDF is incomplete or damaged."),
+    UploadProblem.DAMAGED_IMAGE: gettext_lazy("The slip image is damaged or not really an image."),
+}
+
+
 def slip_content_type(upload: UploadedFile) -> str:
     """The slip's real type from its content (never its name): PDF, JPEG or PNG up to the size
     limit. An executable renamed .pdf, or a broken image, is refused."""
+    limit = settings.SLIP_MAX_BYTES
     try:
-        return upload_content_type(upload, max_bytes=settings.SLIP_MAX_BYTES)
+        return upload_content_type(upload, max_bytes=limit)
     except UploadRejected as rejected:
-        raise PaymentRefused(_slip_problem(rejected.problem)) from rejected
-
-
-def _slip_problem(problem: UploadProblem) -> str:
-    if problem is UploadProblem.TOO_LARGE:
-        return _("The slip is too large: the limit is %(mb)s MB.") % {
-            "mb": settings.SLIP_MAX_BYTES // (1024 * 1024)
-        }
-    if problem is UploadProblem.DAMAGED_PDF:
-        return _("The slip PDF is incomplete or damaged.")
-    if problem is UploadProblem.DAMAGED_IMAGE:
-        return _("The slip image is damaged or not really an image.")
-    return _("The slip must be a PDF, JPEG or PNG file.")
+        raise PaymentRefused(rejected.told_with(_SLIP_PROBLEMS, limit)) from rejected
 
 
 @dataclass(frozen=True)

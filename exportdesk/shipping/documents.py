@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import audit_event_record
@@ -36,25 +37,22 @@ class DocumentRefused(Exception):
 # --- The file itself ---------------------------------------------------------------------------
 
 
+_DOCUMENT_PROBLEMS = {
+    UploadProblem.TOO_LARGE: gettext_lazy("The file is too large: the limit is %(mb)s MB."),
+    UploadProblem.NOT_ACCEPTED: gettext_lazy("The document must be a PDF, JPEG or PNG file."),
+    UploadProblem.DAMAGED_PDF: gettext_lazy("The PDF is incomplete or damaged."),
+    UploadProblem.DAMAGED_IMAGE: gettext_lazy("The image is damaged or not really an image."),
+}
+
+
 def document_file_check(upload: UploadedFile) -> str:
     """The file's real type from its content (never its name): PDF, JPEG or PNG up to
     EXPORT_DOCUMENT_MAX_BYTES. An executable renamed .pdf, or a broken file, is refused."""
+    limit = settings.EXPORT_DOCUMENT_MAX_BYTES
     try:
-        return upload_content_type(upload, max_bytes=settings.EXPORT_DOCUMENT_MAX_BYTES)
+        return upload_content_type(upload, max_bytes=limit)
     except UploadRejected as rejected:
-        raise DocumentRefused(_document_problem(rejected.problem)) from rejected
-
-
-def _document_problem(problem: UploadProblem) -> str:
-    if problem is UploadProblem.TOO_LARGE:
-        return _("The file is too large: the limit is %(mb)s MB.") % {
-            "mb": settings.EXPORT_DOCUMENT_MAX_BYTES // (1024 * 1024)
-        }
-    if problem is UploadProblem.DAMAGED_PDF:
-        return _("The PDF is incomplete or damaged.")
-    if problem is UploadProblem.DAMAGED_IMAGE:
-        return _("The image is damaged or not really an image.")
-    return _("The document must be a PDF, JPEG or PNG file.")
+        raise DocumentRefused(rejected.told_with(_DOCUMENT_PROBLEMS, limit)) from rejected
 
 
 def _stored_name(content_type: str) -> str:
