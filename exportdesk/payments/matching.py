@@ -937,8 +937,9 @@ class Matcher:
             if len(key) - 1 in lengths or len(key) in lengths or len(key) + 1 in lengths:
                 for variant in deletions(key):
                     variants.setdefault(variant, []).append(key)
+        order = {key: position for position, key in enumerate(keys)}
         for index, kind, value, compact in references:
-            typed = _one_edit_source(compact, variants)
+            typed = _one_edit_source(compact, variants, order)
             if typed:
                 points = REFERENCE_POINTS[kind] - FUZZY_PENALTY
                 _record(hits, index, _Hit(points, kind, value, typed=typed))
@@ -1284,14 +1285,14 @@ def _referenced_and_paid(score: _Score) -> bool:
     )
 
 
-def _one_edit_source(compact: str, variants: dict[str, list[str]]) -> str:
-    """The word run of the text within one edit of the reference `compact`, or ''."""
+def _one_edit_source(compact: str, variants: dict[str, list[str]], order: dict[str, int]) -> str:
+    """The word run of the text within one edit of the reference `compact`, or ''. Of several,
+    the first in the text (`order`): not whichever a set yields first, since string hashing,
+    and so set order, differs between processes and the same credit must give the same reason."""
     shared = variants.keys() & deletions(compact)
-    for shape in shared:
-        for typed in variants[shape]:
-            if within_one_edit(compact, typed):
-                return typed
-    return ""
+    typed_runs = {typed for shape in shared for typed in variants[shape]}
+    matching = [typed for typed in typed_runs if within_one_edit(compact, typed)]
+    return min(matching, key=order.__getitem__) if matching else ""
 
 
 def _same_outcome(a: Candidate, b: Candidate) -> bool:
