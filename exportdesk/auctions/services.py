@@ -362,11 +362,6 @@ def _hold_place(bid: BidRequest, deposit: Deposit, amount: Decimal, actor: User)
         raise BidRefused(str(refused)) from refused
 
 
-def _lot_label(lot: AuctionLot) -> str:
-    when = lot.auction_at.astimezone(JAPAN).strftime("%Y-%m-%d %H:%M")
-    return f"{lot.auction_house} lot {lot.lot_number} ({when} JST)"
-
-
 def _lot_values(lot: AuctionLot) -> dict[str, str]:
     """The lot's placeholders in the contact history's messages: %(house)s lot %(lot)s (%(when)s
     JST), repeated whole in each sentence so a language can place the words as it needs."""
@@ -657,7 +652,15 @@ def _won_order(
         bank_account=_bank_account(currency),
         port=bid.port,
         extra_charges=_charges(costs, currency),
-        notes=f"Won at {_lot_label(bid.lot)} for you (bid request {bid.pk}).",
+        # Printed on the customer's proforma: in their language, as the rest of it.
+        notes=contact_text(
+            gettext_noop(
+                "Won at %(house)s lot %(lot)s (%(when)s JST) for you (bid request %(number)s)."
+            ),
+            customer=bid.customer,
+            number=str(bid.pk),
+            **_lot_values(bid.lot),
+        ),
     )
     proforma = proforma_issue(draft=draft, staff=staff)
     return proforma_accept(proforma=proforma, customer=bid.customer)

@@ -163,3 +163,17 @@ def test_lost_releases_the_hold_and_the_deposit_is_free_again(
     assert ContactEvent.objects.filter(customer=alice, subject__startswith="Not won:").exists()
     with pytest.raises(BidRefused, match="lost"):
         bid_result_lost(bid=lost, staff=sam)
+
+
+def test_the_won_proformas_note_is_in_the_customers_language(alice, deposit, sam):
+    alice.language = "ja"
+    alice.save(update_fields=["language"])
+    bid = processed_bid(alice, sam, auction_at=at_japan("2099-06-12 13:30"), lot_number="10234")
+
+    won = bid_result_won(bid=bid, staff=sam, costs=COSTS)
+
+    notes = Order.objects.get(bid_request=won).proforma.notes
+    assert notes == (
+        f"USS Tokyo 出品番号 10234（2099-06-12 13:30 日本時間）でお客様のために落札しました"
+        f"（入札依頼 {won.pk}）。"
+    )

@@ -55,8 +55,8 @@ def test_a_japanese_customer_reads_their_history_in_japanese(alice):
 
     body = history_of(alice)
     assert f"プロフォーマインボイス{proforma.number}を発行しました" in body
-    assert "入金のお知らせ：USD 1,000.00" in body  # noqa: RUF001 (Japanese punctuation)
-    assert f"{number}：出港済み" in body  # noqa: RUF001 (Japanese punctuation)
+    assert "入金のお知らせ：USD 1,000.00" in body
+    assert f"{number}：出港済み" in body
     assert f"注文 {number} の荷受人が指定されました" in body
     for english in ("issued", "Payment received", "Sailed", "Consignee chosen"):
         assert english not in body
@@ -91,8 +91,8 @@ def test_one_statement_tells_each_customer_in_their_own_language(alice, bob):
         for event in ContactEvent.objects.filter(customer__in=people)
     }
     assert told[alice.pk] == (
-        "入金のお知らせ：USD 2,500.00",  # noqa: RUF001 (Japanese punctuation)
-        "送金人「JOHN KAMAU」：第三者からのお支払いは、ご利用いただく前に当社で確認いたします。",  # noqa: RUF001 (Japanese punctuation)
+        "入金のお知らせ：USD 2,500.00",
+        "送金人「JOHN KAMAU」：第三者からのお支払いは、ご利用いただく前に当社で確認いたします。",
     )
     assert told[bob.pk] == (
         "Pago recibido: USD 2,500.00",
@@ -158,5 +158,5 @@ def test_a_customers_inquiry_and_the_staff_reply_are_in_their_language(alice_cli
     # Our words are translated; what the customer and the staff wrote stays as they wrote it.
     assert [(e.subject, e.body) for e in events] == [
         ("一般のお問い合わせ", "Do you have a Hiace for Mombasa?"),
-        (f"お問い合わせへのご回答（#{inquiry.pk}）", "Yes, two in stock."),  # noqa: RUF001 (Japanese punctuation)
+        (f"お問い合わせへのご回答（#{inquiry.pk}）", "Yes, two in stock."),
     ]
