@@ -40,6 +40,9 @@ class Inquiry(models.Model):
         max_length=10, choices=Status.choices, default=Status.NEW, db_index=True
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # The language the visitor wrote in: our answer and its history entry use it (a member's
+    # account has its own, which wins).
+    language = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -61,6 +61,7 @@ declare(
         "port": _inquiry(DataCategory.TRANSACTION),
         "vehicle": _inquiry(DataCategory.TRANSACTION),
         "message": _inquiry(DataCategory.COMMUNICATION),
+        "language": _inquiry(DataCategory.PREFERENCE),
         "created_at": _inquiry(DataCategory.COMMUNICATION),
         "ip_address": PersonalField(
             DataCategory.TECHNICAL,

@@ -84,6 +84,7 @@ def inquiry_submit(*, draft: InquiryDraft, request: HttpRequest) -> Inquiry:
         if not verdict.allowed:
             raise InquiryRefused(verdict.reasons)
     user = request.user if request.user.is_authenticated else None
+    language = getattr(user, "language", "") or request.LANGUAGE_CODE
     with transaction.atomic():
         inquiry = Inquiry.objects.create(
             user=user,
@@ -94,18 +95,19 @@ def inquiry_submit(*, draft: InquiryDraft, request: HttpRequest) -> Inquiry:
             port=draft.port,
             message=draft.message.strip(),
             ip_address=ip,
+            language=language,
             created_at=timezone.now(),
         )
-        # A visitor has no account and the inquiry records no language: the site's is used.
         subject = (
             contact_text(
                 gettext_noop("Inquiry about %(stock_number)s %(title)s"),
                 customer=user,
+                language=language,
                 stock_number=draft.vehicle.stock_number,
                 title=draft.vehicle.title,
             )
             if draft.vehicle
-            else contact_text(gettext_noop("General inquiry"), customer=user)
+            else contact_text(gettext_noop("General inquiry"), customer=user, language=language)
         )
         contact_event_record(
             email=email,
@@ -120,7 +122,7 @@ def inquiry_submit(*, draft: InquiryDraft, request: HttpRequest) -> Inquiry:
             to=email,
             template="sales/email/inquiry_received",
             context={"inquiry": inquiry},
-            language=getattr(user, "language", "") or request.LANGUAGE_CODE,
+            language=language,
         )
     return inquiry
 
@@ -139,7 +141,10 @@ def inquiry_reply(*, inquiry: Inquiry, staff: User, body: str) -> InquiryReply:
             kind=ContactEvent.Kind.REPLY,
             direction=ContactEvent.Direction.OUTBOUND,
             subject=contact_text(
-                gettext_noop("Re: inquiry #%(number)s"), customer=locked.user, number=locked.pk
+                gettext_noop("Re: inquiry #%(number)s"),
+                customer=locked.user,
+                language=locked.language,
+                number=locked.pk,
             ),
             body=reply.body,
             staff=staff,
@@ -151,12 +156,11 @@ def inquiry_reply(*, inquiry: Inquiry, staff: User, body: str) -> InquiryReply:
             obj=locked,
             subject_id=locked.user_id,
         )
-        language = locked.user.language if locked.user else ""
         mail_send_template(
             to=locked.email,
             template="sales/email/inquiry_reply",
             context={"inquiry": locked, "reply": reply},
-            language=language,
+            language=(locked.user.language if locked.user else "") or locked.language,
         )
     return reply
 

@@ -135,17 +135,36 @@ def inquire(client: Client, language: str = "") -> Inquiry:
     return Inquiry.objects.latest("created_at", "id")
 
 
-def test_a_visitors_inquiry_is_written_in_the_sites_language(client, sales):
-    # The visitor reads the site in Japanese, but nothing records a language for them.
-    inquiry = inquire(client, "ja")
+def test_a_visitors_inquiry_and_our_reply_are_in_the_language_they_wrote_in(
+    client, sales, mailoutbox, committed
+):
+    # The visitor has no account: the inquiry keeps the language they read the site in.
+    with committed():
+        inquiry = inquire(client, "ja")
+    assert inquiry.language == "ja"
+    desk = staff_login(Client(), sales)
+    with committed():
+        desk.post(f"/backoffice/inquiries/{inquiry.pk}/", {"body": "Yes, two in stock."})
+
+    events = ContactEvent.objects.filter(email="grace@example.com").order_by("pk")
+    assert [(e.subject, e.body) for e in events] == [
+        ("一般のお問い合わせ", "Do you have a Hiace for Mombasa?"),
+        (f"お問い合わせへのご回答（#{inquiry.pk}）", "Yes, two in stock."),
+    ]
+    # Both e-mails in Japanese too, as the history.
+    assert [mail.subject for mail in mailoutbox] == [
+        f"お問い合わせを受け付けました（#{inquiry.pk}）",
+        f"お問い合わせへのご回答（#{inquiry.pk}）",
+    ]
+
+
+def test_a_visitor_reading_the_site_in_english_is_answered_in_english(client, sales):
+    inquiry = inquire(client, "en")
     desk = staff_login(Client(), sales)
     desk.post(f"/backoffice/inquiries/{inquiry.pk}/", {"body": "Yes, two in stock."})
 
     events = ContactEvent.objects.filter(email="grace@example.com").order_by("pk")
-    assert [(e.subject, e.body) for e in events] == [
-        ("General inquiry", "Do you have a Hiace for Mombasa?"),
-        (f"Re: inquiry #{inquiry.pk}", "Yes, two in stock."),
-    ]
+    assert [e.subject for e in events] == ["General inquiry", f"Re: inquiry #{inquiry.pk}"]
 
 
 def test_a_customers_inquiry_and_the_staff_reply_are_in_their_language(alice_client, alice, sales):
