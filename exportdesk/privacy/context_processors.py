@@ -15,6 +15,8 @@ def privacy(request: HttpRequest) -> dict[str, Any]:
     """Cookie banner and policy-update notice state; evaluated only when a template asks."""
 
     def _policy_notice() -> Any:
+        if not request.user.is_authenticated:
+            return None  # only members acknowledge a new policy: visitors cost no query
         policy = policy_current()
         return policy if policy_needs_acknowledgement(request.user, policy) else None
 
