@@ -104,7 +104,7 @@ def ledger_account_ids(specs: Iterable[AccountSpec]) -> dict[str, int]:
     """Many accounts' ids at once, by key, opened where missing: a statement's thousands of
     customer deposit accounts in a few queries, and no model instance per account."""
     wanted = {spec.key: spec for spec in specs}
-    while True:
+    for attempt in range(3):
         found = _account_ids(list(wanted))
         missing = [_account_row(key, spec) for key, spec in wanted.items() if key not in found]
         if not missing:
@@ -114,10 +114,13 @@ def ledger_account_ids(specs: Iterable[AccountSpec]) -> dict[str, int]:
                 rows_insert(LedgerAccount, missing)  # writes each new row's id into it
         except IntegrityError:
             # A concurrent transaction opened some of them first (and none of ours were
-            # written): read theirs, then open the rest.
+            # written): read theirs, then open the rest. Anything else fails again: raise it.
+            if attempt == 2:
+                raise
             continue
         found.update((row["key"], row["id"]) for row in missing)
         return found
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _account_row(key: str, spec: AccountSpec) -> dict[str, Any]:
