@@ -195,6 +195,9 @@ FISCAL_YEAR_START_MONTH = env_int("FISCAL_YEAR_START_MONTH", 4, minimum=1)
 PROFORMA_DUE_BUSINESS_DAYS = env_int("PROFORMA_DUE_BUSINESS_DAYS", 5, minimum=1)
 # Payment declarations the bank has not confirmed within this many days are removed.
 DECLARATION_EXPIRY_DAYS = env_int("DECLARATION_EXPIRY_DAYS", 14, minimum=1)
+# A large bank statement is matched in a helper process beside the import (two cores at work;
+# payments/matching_process.py). Off: the import matches in its own process, as for small files.
+STATEMENT_MATCHING_PROCESS = env_bool("STATEMENT_MATCHING_PROCESS", True)
 SLIP_MAX_BYTES = env_int("SLIP_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 # Export documents (B/L, export certificate...) logistics upload: largest accepted file.
 EXPORT_DOCUMENT_MAX_BYTES = env_int("EXPORT_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)

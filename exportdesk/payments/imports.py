@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +26,11 @@ from exportdesk.core.audit import audit_event_record
 from exportdesk.core.bulk import rows_insert
 from exportdesk.core.money import ZERO
 from exportdesk.payments.matching import CreditFacts, Matcher, Suggestion, matcher_load
+from exportdesk.payments.matching_process import (
+    MatchingProcess,
+    MatchingProcessFailed,
+    matching_process_for,
+)
 from exportdesk.payments.models import (
     BankStatement,
     BankTransaction,
@@ -42,6 +48,8 @@ from exportdesk.payments.statements import (
     parse_statement_file,
 )
 from exportdesk.sales.models import BankAccount
+
+logger = logging.getLogger(__name__)
 
 
 class StatementRefused(Exception):
@@ -244,7 +252,10 @@ def statement_import(
 
     Raises StatementFormatError for a file that cannot be read and StatementRefused for one that
     must not be imported (another account, unbalanced without acceptance)."""
-    with _collector_paused():
+    with (
+        _collector_paused(),
+        matching_process_for(data, writes=not dry_run and bank_account is not None) as helper,
+    ):
         return _statement_import(
             data=data,
             file_name=file_name,
@@ -253,6 +264,7 @@ def statement_import(
             fmt=fmt,
             accept_unbalanced=accept_unbalanced,
             dry_run=dry_run,
+            helper=helper,
         )
 
 
@@ -265,6 +277,7 @@ def _statement_import(
     fmt: str | None,
     accept_unbalanced: bool,
     dry_run: bool,
+    helper: MatchingProcess | None,
 ) -> ImportResult:
     fmt, statements = statements_parse(data=data, bank_account=bank_account, fmt=fmt)
     summary = _summary(fmt, file_name, statements, dry_run=dry_run)
@@ -288,7 +301,7 @@ def _statement_import(
         )
         new_credits = _store(record, statements, summary)
         result = ImportResult(summary=summary, statement_import=record, unbalanced=unbalanced)
-        _match(new_credits, result, actor)
+        _match(new_credits, result, helper)
         record.summary = summary
         record.save(update_fields=["summary"])
         audit_event_record(
@@ -407,36 +420,91 @@ def credit_facts(txn: BankTransaction | dict[str, Any]) -> CreditFacts:
     )
 
 
-def _match(credits: list[dict[str, Any]], result: ImportResult, actor: User | None) -> None:
-    """Suggest candidates for every new credit; confirm the sure ones if accounting allows."""
-    if not credits:
-        return
-    settings_row = PaymentSettings.current()
-    matcher = matcher_load()
-    suggestions: list[dict[str, Any]] = []
-    confirmations: list[Confirmation] = []
-    for txn in credits:
-        ranked = matcher.suggest(credit_facts(txn))
+@dataclass(frozen=True)
+class AutoConfirm:
+    """Accounting's rule for confirming a match without a person (None when it is off)."""
+
+    threshold: int
+    margin: int
+
+    @classmethod
+    def current(cls) -> AutoConfirm | None:
+        row = PaymentSettings.current()
+        if not row.auto_confirm:
+            return None
+        return cls(threshold=row.auto_confirm_threshold, margin=row.auto_confirm_margin)
+
+
+@dataclass
+class Decisions:
+    """What matching decided for some credits: confirmations, and the suggestions kept for the
+    credits that wait for a person (as MatchSuggestion rows)."""
+
+    confirmations: list[Confirmation] = field(default_factory=list)
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def credits_decide(
+    matcher: Matcher, credits: list[CreditFacts], rule: AutoConfirm | None, *, every: int = 0
+) -> Iterator[Decisions]:
+    """Suggest candidates for each credit in turn and confirm the sure ones `rule` allows;
+    yields the decisions every `every` credits (all at once for 0). In order: a credit
+    confirmed for an order leaves only the rest of its balance to the credits after it."""
+    decisions = Decisions()
+    for count, credit in enumerate(credits, start=1):
+        ranked = matcher.suggest(credit)
         chosen = (
-            matcher.decide(
-                ranked,
-                threshold=settings_row.auto_confirm_threshold,
-                margin=settings_row.auto_confirm_margin,
-            )
-            if settings_row.auto_confirm
+            matcher.decide(ranked, threshold=rule.threshold, margin=rule.margin)
+            if rule is not None
             else None
         )
-        if chosen is not None and chosen.candidate.currency == txn["currency"]:
-            confirmations.append(_confirmation_of(txn, chosen, matcher))
+        if chosen is not None and chosen.candidate.currency == credit.currency:
+            decisions.confirmations.append(_confirmation_of(credit, chosen, matcher))
         else:
             # Only what waits for a person needs its suggestions kept.
-            suggestions += suggestion_rows(txn["id"], ranked)
-    rows_insert(MatchSuggestion, suggestions)
-    credits_confirm(confirmations=confirmations, actor=None, read_back=False)
-    result.confirmed = len(confirmations)
-    result.suggested = len({s["transaction_id"] for s in suggestions})
+            decisions.suggestions += suggestion_rows(credit.key, ranked)
+        if every and count % every == 0:
+            yield decisions
+            decisions = Decisions()
+    if decisions.confirmations or decisions.suggestions or not every:
+        yield decisions
+
+
+def _match(
+    credits: list[dict[str, Any]], result: ImportResult, helper: MatchingProcess | None
+) -> None:
+    """Suggest candidates for every new credit; confirm the sure ones if accounting allows.
+    With a helper process, it decides while this process confirms (`matching_process`)."""
+    if not credits:
+        return
+    rule = AutoConfirm.current()
+    facts = [credit_facts(txn) for txn in credits]
+    tally = None
+    if helper is not None:
+        try:
+            # A savepoint: a helper failing half-way leaves nothing of what it decided.
+            with transaction.atomic():
+                tally = _decisions_record(helper.decided(facts, rule))
+        except MatchingProcessFailed as failure:
+            logger.warning("statement matching: the helper failed, matching here: %s", failure)
+    if tally is None:
+        tally = _decisions_record(credits_decide(matcher_load(), facts, rule))
+    result.confirmed, suggested = tally
+    result.suggested = len(suggested)
     result.summary["auto_confirmed"] = result.confirmed
     result.summary["suggested"] = result.suggested
+
+
+def _decisions_record(batches: Iterable[Decisions]) -> tuple[int, set[int]]:
+    """Keep the suggestions and confirm the confirmations of each batch as it comes; return how
+    many were confirmed and which credits got suggestions."""
+    confirmed, suggested = 0, set[int]()
+    for decisions in batches:
+        rows_insert(MatchSuggestion, decisions.suggestions)
+        credits_confirm(confirmations=decisions.confirmations, actor=None, read_back=False)
+        confirmed += len(decisions.confirmations)
+        suggested.update(row["transaction_id"] for row in decisions.suggestions)
+    return confirmed, suggested
 
 
 def suggestion_rows(transaction_id: int, ranked: list[Suggestion]) -> list[dict[str, Any]]:
@@ -455,11 +523,11 @@ def suggestion_rows(transaction_id: int, ranked: list[Suggestion]) -> list[dict[
     ]
 
 
-def _confirmation_of(txn: dict[str, Any], chosen: Suggestion, matcher: Matcher) -> Confirmation:
+def _confirmation_of(credit: CreditFacts, chosen: Suggestion, matcher: Matcher) -> Confirmation:
     # An order keeps what is still owed on it: the second half of a split payment matches too.
-    matcher.consume(chosen.candidate, amount=txn["amount"])
+    matcher.consume(chosen.candidate, amount=credit.amount)
     return Confirmation(
-        transaction=txn["id"],
+        transaction=credit.key,
         customer=chosen.candidate.customer_id,
         declaration=chosen.candidate.declaration_id,
         bank_charge=Decimal(chosen.bank_charge),
