@@ -18,6 +18,9 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 
+# Ids per IN list: well under SQLite's limit on a statement's parameters.
+_MAX_PARAMETERS = 900
+
 _NEEDS_PREP = (
     models.DateTimeField,
     models.DateField,
@@ -125,4 +128,30 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> No
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
                 params[start : start + 5000],
+            )
+
+
+def rows_update(model: type[models.Model], ids: Sequence[int], values: dict[str, Any]) -> None:
+    """Set `values` ({field name: value}) on the rows with these primary keys, in plain SQL.
+
+    `QuerySet.update` prepares every id of its IN list through the lookup machinery, which
+    for the thousands of rows of a batch costs more than the update itself."""
+    if not ids:
+        return
+    conn = transaction.get_connection()
+    quote = conn.ops.quote_name
+    fields = [model._meta.get_field(name) for name in values]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)  # type: ignore[union-attr]
+    prepared = [
+        field.get_db_prep_save(values[field.name], conn)  # type: ignore[union-attr]
+        for field in fields
+    ]
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    with conn.cursor() as cursor:
+        for start in range(0, len(ids), _MAX_PARAMETERS):
+            chunk = list(ids[start : start + _MAX_PARAMETERS])
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} WHERE {pk} IN ({marks})",  # noqa: S608
+                [*prepared, *chunk],
             )

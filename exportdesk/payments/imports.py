@@ -479,29 +479,34 @@ def _match(
         return
     rule = AutoConfirm.current()
     facts = [credit_facts(txn) for txn in credits]
+    written = {txn["id"]: txn for txn in credits}
     tally = None
     if helper is not None:
         try:
             # A savepoint: a helper failing half-way leaves nothing of what it decided.
             with transaction.atomic():
-                tally = _decisions_record(helper.decided(facts, rule))
+                tally = _decisions_record(helper.decided(facts, rule), written)
         except MatchingProcessFailed as failure:
             logger.warning("statement matching: the helper failed, matching here: %s", failure)
     if tally is None:
-        tally = _decisions_record(credits_decide(matcher_load(), facts, rule))
+        tally = _decisions_record(credits_decide(matcher_load(), facts, rule), written)
     result.confirmed, suggested = tally
     result.suggested = len(suggested)
     result.summary["auto_confirmed"] = result.confirmed
     result.summary["suggested"] = result.suggested
 
 
-def _decisions_record(batches: Iterable[Decisions]) -> tuple[int, set[int]]:
+def _decisions_record(
+    batches: Iterable[Decisions], written: dict[int, dict[str, Any]]
+) -> tuple[int, set[int]]:
     """Keep the suggestions and confirm the confirmations of each batch as it comes; return how
-    many were confirmed and which credits got suggestions."""
+    many were confirmed and which credits got suggestions. `written`: the new credits' rows."""
     confirmed, suggested = 0, set[int]()
     for decisions in batches:
         rows_insert(MatchSuggestion, decisions.suggestions)
-        credits_confirm(confirmations=decisions.confirmations, actor=None, read_back=False)
+        credits_confirm(
+            confirmations=decisions.confirmations, actor=None, read_back=False, written=written
+        )
         confirmed += len(decisions.confirmations)
         suggested.update(row["transaction_id"] for row in decisions.suggestions)
     return confirmed, suggested

@@ -7,7 +7,7 @@ primary key). Statement imports live in `imports.py` and confirm through `credit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy, gettext_noop, ngettext_lazy
 
 from exportdesk.accounts.models import User
 from exportdesk.core.audit import AuditDraft, audit_event_record, audit_events_record
-from exportdesk.core.bulk import ids_reserve, rows_insert
+from exportdesk.core.bulk import ids_reserve, rows_insert, rows_update
 from exportdesk.core.mail import mail_send_template
 from exportdesk.core.money import INVOICE_CURRENCIES, ZERO, money_format, quantize
 from exportdesk.core.uploads import UploadProblem, UploadRejected, upload_content_type
@@ -373,7 +373,11 @@ def _without_vanished_declarations(
 
 
 def credits_confirm(
-    *, confirmations: list[Confirmation], actor: User | None, read_back: bool = True
+    *,
+    confirmations: list[Confirmation],
+    actor: User | None,
+    read_back: bool = True,
+    written: Mapping[int, dict[str, Any]] | None = None,
 ) -> list[Deposit]:
     """Confirm bank credits as customers' payments, many at once (a statement's automatic
     matches) or one (accounting's choice): each becomes a deposit, posted bank → customer deposit
@@ -382,7 +386,11 @@ def credits_confirm(
     thousands and needs none of them back: every confirmation became a deposit, or this raised).
 
     Built for batches: a fixed number of queries and bulk inserts (`core.bulk`) for the whole
-    batch, not per payment. Callers may pass unsaved stand-ins carrying only primary keys."""
+    batch, not per payment. Callers may pass unsaved stand-ins carrying only primary keys.
+
+    `written`: the credits' rows by id as the caller's transaction has just inserted them (a
+    statement import). No one else can see them yet, so they are neither locked nor read
+    back. (A credit confirmed twice still fails: one live deposit per credit is a constraint.)"""
     if not confirmations:
         return []
     now = timezone.now()
@@ -394,7 +402,11 @@ def credits_confirm(
         # The customers first, in key order: an erasure of one of them locks that account before
         # anything else too, so the two wait for each other instead of deadlocking.
         customers = _customers_locked({item.customer_id for item in confirmations})
-        txns = _locked_rows(BankTransaction, txn_ids, _TXN_COLUMNS)
+        txns = (
+            _locked_rows(BankTransaction, txn_ids, _TXN_COLUMNS)
+            if written is None
+            else {pk: written[pk] for pk in txn_ids}
+        )
         decls = _locked_rows(
             PaymentDeclaration, decl_ids, ("id", "customer_id", "status", "currency")
         )
@@ -462,14 +474,12 @@ def credits_confirm(
         rows_insert(JournalEntry, entries)
         rows_insert(JournalLine, lines)
         rows_insert(Deposit, deposits)
-        for chunk in _chunks(txn_ids):
-            BankTransaction.objects.filter(pk__in=chunk).update(
-                status=BankTransaction.Status.CONFIRMED
-            )
-        for chunk in _chunks(decl_ids):
-            PaymentDeclaration.objects.filter(pk__in=chunk).update(
-                status=PaymentDeclaration.Status.CONFIRMED, closed_at=now
-            )
+        rows_update(BankTransaction, txn_ids, {"status": BankTransaction.Status.CONFIRMED})
+        rows_update(
+            PaymentDeclaration,
+            decl_ids,
+            {"status": PaymentDeclaration.Status.CONFIRMED, "closed_at": now},
+        )
         _receipts_told(deposits, customers, actor)
         transaction.on_commit(lambda: _deposit_notices_enqueue(deposit_ids))
     if not read_back:
