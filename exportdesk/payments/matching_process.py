@@ -77,7 +77,7 @@ class MatchingProcess:
                 return
             # Whatever else has come meanwhile joins this batch: while the import confirms,
             # the helper decides on, and fewer, larger batches cost the import less.
-            while decisions is not None and self._pipe.poll(0):
+            while self._pipe.poll(0):
                 more = self._receive()
                 if more is None:
                     yield decisions
@@ -129,11 +129,7 @@ def matching_process_for(data: bytes, *, writes: bool) -> Iterator[MatchingProce
 
 
 def _sees_committed_state() -> bool:
-    return (
-        settings.STATEMENT_MATCHING_PROCESS
-        and not connection.in_atomic_block
-        and connection.alias == DEFAULT_DB_ALIAS
-    )
+    return settings.STATEMENT_MATCHING_PROCESS and not connection.in_atomic_block
 
 
 def _serve(pipe: Connection, database: dict[str, Any], language: str | None) -> None:

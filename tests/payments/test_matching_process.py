@@ -195,6 +195,14 @@ def test_a_refused_statement_stops_its_helper_and_writes_nothing(helpers_used):
     assert multiprocessing.active_children() == []
 
 
+def test_with_the_setting_off_the_import_matches_in_its_own_process(helpers_used, settings):
+    settings.STATEMENT_MATCHING_PROCESS = False
+    data = _statement()
+    result = statement_import(data=data, file_name="s.sta", bank_account=bank_account(), actor=None)
+    assert helpers_used == []
+    assert result.summary["auto_confirmed"] >= 4
+
+
 def test_a_small_statement_is_matched_in_the_import_s_own_process(monkeypatch):
     used: list[int] = []
     monkeypatch.setattr(MatchingProcess, "__init__", lambda self: used.append(1))
