@@ -252,12 +252,12 @@ def statement_import(
 
     Raises StatementFormatError for a file that cannot be read and StatementRefused for one that
     must not be imported (another account, unbalanced without acceptance)."""
-    with (
-        _collector_paused(),
-        matching_process_for(data, writes=not dry_run and bank_account is not None) as helper,
-    ):
+    sha256 = hashlib.sha256(data).hexdigest()
+    writes = not dry_run and bank_account is not None and not _imported_before(sha256, bank_account)
+    with _collector_paused(), matching_process_for(data, writes=writes) as helper:
         return _statement_import(
             data=data,
+            sha256=sha256,
             file_name=file_name,
             bank_account=bank_account,
             actor=actor,
@@ -268,9 +268,15 @@ def statement_import(
         )
 
 
+def _imported_before(sha256: str, bank_account: BankAccount) -> bool:
+    """The very same file was imported into this account: it has nothing new to match."""
+    return StatementImport.objects.filter(bank_account=bank_account, sha256=sha256).exists()
+
+
 def _statement_import(
     *,
     data: bytes,
+    sha256: str,
     file_name: str,
     bank_account: BankAccount | None,
     actor: User | None,
@@ -294,7 +300,7 @@ def _statement_import(
         record = StatementImport.objects.create(
             bank_account=bank_account,
             file_name=file_name[:200],
-            sha256=hashlib.sha256(data).hexdigest(),
+            sha256=sha256,
             file_format=fmt,
             imported_by=actor,
             imported_at=timezone.now(),

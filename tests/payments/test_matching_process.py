@@ -45,18 +45,23 @@ def _reference_data() -> None:
 
 
 @pytest.fixture
-def helpers_used(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every statement gets a helper, answering two credits at a time; returns, per helper
-    that decided, how many credits it was sent."""
+def helpers_used(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement worth matching gets a helper, answering two credits at a time; returns
+    what the helpers did: "started", and "decided N" for N credits sent to one."""
     monkeypatch.setattr(matching_process, "MIN_STATEMENT_BYTES", 0)
     monkeypatch.setattr(matching_process, "BATCH_CREDITS", 2)
-    used: list[int] = []
-    decided = MatchingProcess.decided
+    used: list[str] = []
+    start, decided = MatchingProcess.__init__, MatchingProcess.decided
+
+    def started(self: MatchingProcess) -> None:
+        used.append("started")
+        start(self)
 
     def counted(self: MatchingProcess, credits: list[Any], rule: Any) -> Iterator[Any]:
-        used.append(len(credits))
+        used.append(f"decided {len(credits)}")
         yield from decided(self, credits, rule)
 
+    monkeypatch.setattr(MatchingProcess, "__init__", started)
     monkeypatch.setattr(MatchingProcess, "decided", counted)
     return used
 
@@ -140,7 +145,7 @@ def test_the_helper_decides_exactly_what_the_import_decides_alone(helpers_used):
 
     result = statement_import(data=data, file_name="s.sta", bank_account=bank_account(), actor=None)
 
-    assert helpers_used == [7]
+    assert helpers_used == ["started", "decided 7"]
     assert _outcome() == alone
     # The statement has every kind of outcome, so the comparison says something.
     assert result.summary["auto_confirmed"] >= 4
@@ -149,6 +154,11 @@ def test_the_helper_decides_exactly_what_the_import_decides_alone(helpers_used):
     assert alone["told"] == result.summary["auto_confirmed"]
     assert ledger_check() == []
     assert multiprocessing.active_children() == []
+
+    # The same file again adds nothing, and starts no helper to find that out.
+    again = statement_import(data=data, file_name="s.sta", bank_account=bank_account(), actor=None)
+    assert again.summary["imported"] == 0
+    assert helpers_used == ["started", "decided 7"]
 
 
 def test_a_helper_failing_half_way_leaves_the_import_to_match_by_itself(helpers_used, monkeypatch):
@@ -180,7 +190,7 @@ def test_a_helper_that_cannot_read_its_orders_leaves_the_import_to_match_by_itse
 
     statement_import(data=data, file_name="s.sta", bank_account=bank_account(), actor=None)
 
-    assert helpers_used == [7]
+    assert helpers_used == ["started", "decided 7"]
     assert _outcome() == alone
 
 
@@ -191,6 +201,7 @@ def test_a_refused_statement_stops_its_helper_and_writes_nothing(helpers_used):
         statement_import(
             data=unbalanced, file_name="s.sta", bank_account=bank_account(), actor=None
         )
+    assert helpers_used == ["started"]
     assert not BankTransaction.objects.exists()
     assert multiprocessing.active_children() == []
 
