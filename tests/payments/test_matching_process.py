@@ -138,7 +138,12 @@ def _alone(data: bytes) -> dict[str, Any]:
     return outcome
 
 
-def test_the_helper_decides_exactly_what_the_import_decides_alone(helpers_used):
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_the_helper_decides_exactly_what_the_import_decides_alone(
+    helpers_used, monkeypatch, method
+):
+    # A copy of this process, or a fresh interpreter (under a threaded web server).
+    monkeypatch.setattr(matching_process, "start_method", lambda: method)
     data = _statement()
     alone = _alone(data)
     assert helpers_used == []  # inside a transaction already open: no helper
