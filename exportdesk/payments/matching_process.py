@@ -26,6 +26,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import signal
 import threading
 import traceback
 from collections.abc import Iterator
@@ -100,7 +101,10 @@ class MatchingProcess:
         self._pipe.close()
         if self._process.is_alive():
             self._process.terminate()
-        self._process.join(timeout=5)
+            self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
 
     def _send(self, message: object) -> None:
         try:
@@ -150,6 +154,9 @@ def _sees_committed_state() -> bool:
 def _serve(pipe: Connection, database: dict[str, Any], language: str | None, method: str) -> None:
     """The helper: connect to the import's database, load the matcher, then decide the credits
     it is sent and send the decisions back in batches."""
+    # A forked copy inherits the importing process's handlers (a web server's graceful stop,
+    # say): told to stop, the helper just stops.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         # As the import does: no cycle collection over the matcher's many long-lived objects.
         gc.disable()

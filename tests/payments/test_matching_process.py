@@ -11,6 +11,7 @@ is decided after the first was confirmed.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -199,7 +200,14 @@ def test_a_helper_that_cannot_read_its_orders_leaves_the_import_to_match_by_itse
     assert _outcome() == alone
 
 
-def test_a_refused_statement_stops_its_helper_and_writes_nothing(helpers_used):
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_refused_statement_stops_its_helper_and_writes_nothing(
+    helpers_used, monkeypatch, request, method
+):
+    monkeypatch.setattr(matching_process, "start_method", lambda: method)
+    # As under a web server that stops gracefully: SIGTERM only sets a flag, here and in a copy.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    request.addfinalizer(lambda: signal.signal(signal.SIGTERM, previous))
     _statement()
     unbalanced = mt940([(Decimal(100), "ALICE WANJIRU", "x")]).replace(b"USD100,00", b"USD99,00")
     with pytest.raises(StatementRefused):
